@@ -1,0 +1,248 @@
+"""Command-line interface: parse options, call one function of a logic module, render.
+
+Exit codes: 0 success; 1 a step failed (bake, tests, rollout, AWS error); 2 invalid
+input or a refused operation (nothing was changed); 130 interrupted (cleanup has run).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from builder import output
+from builder.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, OsbImageError
+
+logger = logging.getLogger(__name__)
+
+
+class Context:
+    """Options shared by every command; loads the pipeline and target on first use."""
+
+    def __init__(self, config: Path, target: str | None, as_json: bool, debug: bool) -> None:
+        self.config = config
+        self.target_name = target
+        self.as_json = as_json
+        self.debug = debug
+        self._loaded: Any = None
+        self._target: Any = None
+
+    @property
+    def loaded(self) -> Any:
+        if self._loaded is None:
+            from builder.config import load_pipeline
+
+            self._loaded = load_pipeline(self.config, self.target_name)
+        return self._loaded
+
+    @property
+    def target(self) -> Any:
+        if self._target is None:
+            from builder.targets import make_target
+
+            self._target = make_target(self.loaded)
+        return self._target
+
+
+pass_context = click.make_pass_decorator(Context)
+ENV_OPTION = click.option("--env", "environment", required=True, metavar="NAME", help="Environment from pipeline.yaml (dev, qa, prod).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("pipeline.yaml"),
+    show_default=True,
+    envvar="OSB_IMAGE_CONFIG",
+    help="Pipeline configuration file.",
+)
+@click.option("--target", type=click.Choice(["local", "aws"]), default=None, help="Override the target set in the configuration.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("--verbose", "-v", is_flag=True, help="Log debug details.")
+@click.option("--debug", is_flag=True, help="Log debug details and show tracebacks of errors.")
+@click.version_option(package_name="osb-image")
+@click.pass_context
+def cli(click_context: click.Context, config: Path, target: str | None, as_json: bool, verbose: bool, debug: bool) -> None:
+    """Bake, test, promote and roll out Oracle Service Bus AMIs."""
+    output.configure_logging(verbose, debug)
+    click_context.obj = Context(config, target, as_json, debug)
+
+
+@cli.command()
+@pass_context
+def validate(context: Context) -> None:
+    """Check pipeline.yaml without calling AWS."""
+    loaded = context.loaded
+    environments = ", ".join(loaded.pipeline.environments)
+    output.emit(
+        {"config": str(loaded.path), "valid": True, "environments": list(loaded.pipeline.environments)},
+        context.as_json,
+        f"{loaded.path}: valid (environments: {environments})",
+    )
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--rebake", is_flag=True, help="Bake even when a tested AMI with the same fingerprint exists.")
+@pass_context
+def bake(context: Context, environment: str, rebake: bool) -> None:
+    """Bake the AMI for an environment (reuses a tested AMI with the same fingerprint)."""
+    from builder.bake import bake as run_bake
+
+    context.loaded.environment(environment)
+    result = run_bake(context.target, context.loaded, environment, rebake=rebake)
+    verb = "reused" if result.reused else "baked"
+    output.emit(result.to_dict(), context.as_json, f"{result.ami_id} {verb} (fingerprint {result.fingerprint[:16]})")
+
+
+@cli.command("test")
+@click.argument("ami_id", metavar="AMI")
+@pass_context
+def test_command(context: Context, ami_id: str) -> None:
+    """Launch AMI, run the testinfra suite in tests/image and tag the AMI with the result."""
+    from builder.errors import StepFailedError
+    from builder.imagetest import test_image
+
+    result = test_image(context.target, context.loaded, ami_id)
+    output.emit(result.to_dict(), context.as_json, f"{ami_id}: tests {'passed' if result.passed else 'FAILED'} ({result.tests} tests, {result.skipped} skipped)")
+    if not result.passed:
+        raise StepFailedError(f"{ami_id}: image tests failed; see {result.report}")
+
+
+@cli.command()
+@ENV_OPTION
+@click.argument("ami_id", metavar="AMI")
+@pass_context
+def promote(context: Context, environment: str, ami_id: str) -> None:
+    """Put a tested AMI into an environment's channel."""
+    from builder.channels import promote as run_promote
+    from builder.runs import new_run_id
+
+    context.loaded.environment(environment)
+    version = run_promote(context.target.clients, context.loaded, environment, ami_id, new_run_id())
+    output.emit(version.to_dict(), context.as_json, f"channel {version.name}: version {version.version} is {version.ami_id}")
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--ami", "ami_id", default=None, metavar="AMI", help="Roll out this tested AMI instead of the channel's.")
+@pass_context
+def rollout(context: Context, environment: str, ami_id: str | None) -> None:
+    """Roll an environment's stack onto the AMI in its channel."""
+    from builder.rollout import rollout as run_rollout
+
+    context.loaded.environment(environment)
+    result = run_rollout(context.target.clients, context.loaded, environment, ami_id=ami_id, progress=_log_progress)
+    output.emit(result.to_dict(), context.as_json, f"stack {result.stack_name}: {result.status} on {result.ami_id}")
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--rebake", is_flag=True, help="Bake even when a tested AMI with the same fingerprint exists.")
+@pass_context
+def release(context: Context, environment: str, rebake: bool) -> None:
+    """Bake, test, promote and roll out one environment."""
+    from builder.release import release as run_release
+
+    context.loaded.environment(environment)
+    summary = run_release(context.target, context.loaded, environment, rebake=rebake, progress=_log_progress)
+    output.emit(summary.to_dict(), context.as_json, summary.to_text())
+    if summary.failed_step is not None:
+        raise summary.error  # type: ignore[misc]
+
+
+@cli.command()
+@pass_context
+def status(context: Context) -> None:
+    """Show, per environment, the channel's AMI and the AMI the stack runs."""
+    from builder.status import environment_status
+
+    statuses = environment_status(context.target.clients, context.loaded)
+    rows = [
+        [
+            item.environment,
+            item.channel_ami or "-",
+            str(item.channel_version or "-"),
+            item.stack_name,
+            item.stack_status,
+            item.stack_ami or "-",
+        ]
+        for item in statuses
+    ]
+    text = output.table(rows, ["ENV", "CHANNEL AMI", "VERSION", "STACK", "STATUS", "STACK AMI"])
+    output.emit({"environments": [item.to_dict() for item in statuses]}, context.as_json, text)
+
+
+@cli.group()
+def local() -> None:
+    """Manage the embedded local target (AWS emulator, chroot hosts, image store)."""
+
+
+@local.command("up")
+@pass_context
+def local_up(context: Context) -> None:
+    """Start (or reuse) the AWS emulator and seed it; build the root file system cache."""
+    from builder.local.manage import up
+
+    state = up(context.loaded)
+    output.emit(state, context.as_json, f"emulator: {state['endpoint']} (pid {state['pid']})")
+
+
+@local.command("down")
+@pass_context
+def local_down(context: Context) -> None:
+    """Stop every local host and the emulator; drop the image store (the cache stays)."""
+    from builder.local.manage import down
+
+    result = down()
+    output.emit(result, context.as_json, f"stopped {len(result['hosts'])} host(s); emulator {'stopped' if result['emulator'] else 'was not running'}")
+
+
+@local.command("status")
+@pass_context
+def local_status(context: Context) -> None:
+    """Show the emulator endpoint, running hosts and stored images."""
+    from builder.local.manage import status as local_state
+
+    state = local_state()
+    emulator = state["emulator"]
+    lines = [f"emulator: {emulator['endpoint']} (pid {emulator['pid']})" if emulator else "emulator: not running"]
+    lines.append(f"hosts: {len(state['hosts'])} ({', '.join(host['host_id'] for host in state['hosts']) or 'none'})")
+    lines.append(f"images: {len(state['images'])} stored in {state['images_dir']}")
+    output.emit(state, context.as_json, "\n".join(lines))
+
+
+def _log_progress(message: str) -> None:
+    logger.info("%s", message)
+
+
+def main() -> None:
+    """Run the CLI and turn every known error into one message and its exit code."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        output.error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_INVALID_INPUT if isinstance(error, click.UsageError) else error.exit_code)
+    except OsbImageError as error:
+        if debug:
+            traceback.print_exc()
+        output.error(str(error))
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted; temporary resources of the run were cleaned up")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - the one boundary for unexpected failures
+        if debug:
+            traceback.print_exc()
+        output.error(f"unexpected {type(error).__name__}: {error} (run again with --debug for the traceback)")
+        sys.exit(EXIT_FAILED)
+    sys.exit(0)
