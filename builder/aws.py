@@ -65,7 +65,7 @@ class ClientFactory:
             self._clients[service] = self.session.client(
                 service,
                 endpoint_url=self.endpoint_url,
-                config=Config(retries=_RETRIES, connect_timeout=10, read_timeout=60),  # type: ignore[arg-type]
+                config=Config(retries=_RETRIES, connect_timeout=10, read_timeout=60),
             )
         return self._clients[service]
 

@@ -7,6 +7,7 @@ input or a refused operation (nothing was changed); 130 interrupted (cleanup has
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -221,9 +222,15 @@ def _log_progress(message: str) -> None:
     logger.info("%s", message)
 
 
+def _interrupt_on_sigterm(signum: int, _frame: Any) -> None:
+    """Turn SIGTERM (Rundeck's kill, systemd's stop) into the same path as Ctrl-C."""
+    raise KeyboardInterrupt(f"received signal {signum}")
+
+
 def main() -> None:
     """Run the CLI and turn every known error into one message and its exit code."""
     debug = "--debug" in sys.argv[1:]
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -20,7 +20,7 @@ from builder import resources, tags
 from builder.config import LoadedPipeline
 from builder.errors import InvalidInputError, NotFoundError, StepFailedError
 from builder.network import resolve_subnets
-from builder.runs import new_run_id, run_directory
+from builder.runs import new_run_id, run_directory, runs_directory
 from builder.targets.base import SshEndpoint, Target
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
     try:
         access = resources.create_temporary_access(clients, run_id, "test", subnet.vpc_id, target.ssh_cidr(), directory / "test-key")
         with target.test_instance(run_id, ami_id, access, subnet.subnet_id) as endpoint:
-            status = _run_suite(loaded, target, endpoint, access, report, directory / "image-tests.log")
+            status = _run_suite(loaded, target, endpoint, access, image_tags.get(tags.RUN_ID), report, directory / "image-tests.log")
     finally:
         resources.cleanup_run(clients, run_id, remove_images=False)
         for key_file in directory.glob("*-key/id_rsa"):
@@ -121,7 +121,9 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
     return result
 
 
-def _run_suite(loaded: LoadedPipeline, target: Target, endpoint: SshEndpoint, access: Any, report: Path, log_path: Path) -> int:
+def _run_suite(
+    loaded: LoadedPipeline, target: Target, endpoint: SshEndpoint, access: Any, bake_run_id: str | None, report: Path, log_path: Path
+) -> int:
     suite = loaded.root / SUITE
     if not suite.is_dir():
         raise StepFailedError(f"image test suite {suite} not found; run from a checkout of the repository")
@@ -139,8 +141,12 @@ def _run_suite(loaded: LoadedPipeline, target: Target, endpoint: SshEndpoint, ac
         "-q",
         "-rs",
         f"--expect-jdk-version={loaded.pipeline.installers.jdk.version}",
-        f"--builder-public-key-file={access.private_key_file.parent / 'builder.pub'}",
     ]
+    if bake_run_id:
+        command.append(f"--expect-run-id={bake_run_id}")
+        builder_key = runs_directory() / bake_run_id / "builder-key" / "id_rsa.pub"
+        if builder_key.is_file():
+            command.append(f"--builder-public-key={builder_key}")
     if target.stand_in_installers:
         command.append("--stand-in-installers")
     logger.info("%s: running the image test suite against %s:%d", endpoint.instance_id or endpoint.host_id, endpoint.host, endpoint.port)

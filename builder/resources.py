@@ -51,7 +51,10 @@ def generate_key(directory: Path, comment: str) -> tuple[Path, str]:
     private_path = directory / "id_rsa"
     private_path.touch(mode=0o600)
     key.write_private_key_file(str(private_path))
-    return private_path, f"{key.get_name()} {key.get_base64()} {comment}"
+    public_key = f"{key.get_name()} {key.get_base64()} {comment}"
+    # Kept after the run so that image tests can check this key was not left in the image.
+    private_path.with_suffix(".pub").write_text(public_key + "\n", encoding="utf-8")
+    return private_path, public_key
 
 
 def create_temporary_access(

@@ -411,7 +411,6 @@ def _create(
     """
     cloudformation = clients.client("cloudformation")
     stack_name = environment.stack_name
-    logger.info("%s: creating stack with %s", stack_name, ami_id)
     report(f"stack {stack_name}: creating with {ami_id}")
     try:
         cloudformation.create_stack(

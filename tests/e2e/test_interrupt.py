@@ -1,0 +1,57 @@
+"""Interrupting ``osb-image bake`` during ``packer build`` leaves nothing behind."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.e2e.conftest import Cli, mounts_under, processes_rooted_under
+
+pytestmark = pytest.mark.e2e
+
+# The JDK step unpacks about 60 MB, so a signal sent when it starts lands mid-build.
+MARKER = "30-jdk.sh"
+
+
+def wait_for_marker(process_stderr: list[str], seen: threading.Event, stream: object) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        process_stderr.append(line)
+        if MARKER in line:
+            seen.set()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_interrupted_bake_leaves_nothing(cli: Cli, signum: signal.Signals) -> None:
+    ready = cli.run("local", "up", timeout=600)
+    assert ready.returncode == 0, ready.stderr
+    process = cli.start("bake", "--env", "dev", "--rebake")
+    lines: list[str] = []
+    seen = threading.Event()
+    reader = threading.Thread(target=wait_for_marker, args=(lines, seen, process.stderr), daemon=True)
+    reader.start()
+
+    assert seen.wait(timeout=300), "".join(lines[-30:])
+    time.sleep(0.5)
+    process.send_signal(signum)
+    process.wait(timeout=600)
+    reader.join(timeout=10)
+
+    client = cli.clients()
+    ec2 = client("ec2")
+    live_instances = [
+        instance["InstanceId"]
+        for reservation in ec2.describe_instances()["Reservations"]
+        for instance in reservation["Instances"]
+        if instance["State"]["Name"] != "terminated"
+    ]
+    assert process.returncode == 130, "".join(lines[-30:])
+    assert live_instances == []
+    assert ec2.describe_key_pairs()["KeyPairs"] == []
+    assert [group["GroupName"] for group in ec2.describe_security_groups()["SecurityGroups"] if group["GroupName"] != "default"] == []
+    assert ec2.describe_images(Owners=["self"])["Images"] == []
+    assert list((cli.state_dir / "local" / "hosts").glob("*")) == []
+    assert mounts_under(cli.state_dir) == []
+    assert processes_rooted_under(cli.state_dir) == []
