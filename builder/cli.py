@@ -50,7 +50,9 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
-ENV_OPTION = click.option("--env", "environment", required=True, metavar="NAME", help="Environment from pipeline.yaml (dev, qa, prod).")
+ENV_OPTION = click.option(
+    "--env", "environment", required=True, metavar="NAME", help="Environment from pipeline.yaml (dev, qa, prod)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,13 +64,17 @@ ENV_OPTION = click.option("--env", "environment", required=True, metavar="NAME",
     envvar="OSB_IMAGE_CONFIG",
     help="Pipeline configuration file.",
 )
-@click.option("--target", type=click.Choice(["local", "aws"]), default=None, help="Override the target set in the configuration.")
+@click.option(
+    "--target", type=click.Choice(["local", "aws"]), default=None, help="Override the target set in the configuration."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("--verbose", "-v", is_flag=True, help="Log debug details.")
 @click.option("--debug", is_flag=True, help="Log debug details and show tracebacks of errors.")
 @click.version_option(package_name="osb-image")
 @click.pass_context
-def cli(click_context: click.Context, config: Path, target: str | None, as_json: bool, verbose: bool, debug: bool) -> None:
+def cli(
+    click_context: click.Context, config: Path, target: str | None, as_json: bool, verbose: bool, debug: bool
+) -> None:
     """Bake, test, promote and roll out Oracle Service Bus AMIs."""
     output.configure_logging(verbose, debug)
     click_context.obj = Context(config, target, as_json, debug)
@@ -89,16 +95,51 @@ def validate(context: Context) -> None:
 
 @cli.command()
 @ENV_OPTION
-@click.option("--rebake", is_flag=True, help="Bake even when a tested AMI with the same fingerprint exists.")
+@click.option(
+    "--rebake", is_flag=True, help="Bake every layer even when a tested AMI with the same fingerprint exists."
+)
 @pass_context
 def bake(context: Context, environment: str, rebake: bool) -> None:
-    """Bake the AMI for an environment (reuses a tested AMI with the same fingerprint)."""
-    from builder.bake import bake as run_bake
+    """Bake the base layer (tested before use) and the environment's domain layer.
+
+    A layer whose fingerprint already has a tested AMI is reused.
+    """
+    from builder.bake import bake_environment
+    from builder.errors import StepFailedError
+    from builder.imagetest import test_image
 
     context.loaded.environment(environment)
-    result = run_bake(context.target, context.loaded, environment, rebake=rebake)
-    verb = "reused" if result.reused else "baked"
-    output.emit(result.to_dict(), context.as_json, f"{result.ami_id} {verb} (fingerprint {result.fingerprint[:16]})")
+
+    def test_base(ami_id: str) -> None:
+        result = test_image(context.target, context.loaded, ami_id)
+        if not result.passed:
+            raise StepFailedError(
+                f"{ami_id}: base layer tests failed, so no domain layer is built on it; see {result.report}"
+            )
+
+    results = bake_environment(context.target, context.loaded, environment, rebake, test_base)
+    lines = [
+        f"{result.layer:<7} {result.ami_id} {'reused' if result.reused else 'baked'}: {result.reason}"
+        for result in results
+    ]
+    output.emit(
+        {"env": environment, "ami_id": results[-1].ami_id, "layers": [result.to_dict() for result in results]},
+        context.as_json,
+        "\n".join(lines),
+    )
+
+
+@cli.command()
+@ENV_OPTION
+@click.option("--rebake", is_flag=True, help="Plan as if every layer were forced to bake.")
+@pass_context
+def plan(context: Context, environment: str, rebake: bool) -> None:
+    """Show which layers would be reused or baked, and why, and what the rollout would change."""
+    from builder.plan import plan_release
+
+    context.loaded.environment(environment)
+    result = plan_release(context.target, context.loaded, environment, rebake)
+    output.emit(result.to_dict(), context.as_json, result.to_text())
 
 
 @cli.command("test")
@@ -110,7 +151,11 @@ def test_command(context: Context, ami_id: str) -> None:
     from builder.imagetest import test_image
 
     result = test_image(context.target, context.loaded, ami_id)
-    output.emit(result.to_dict(), context.as_json, f"{ami_id}: tests {'passed' if result.passed else 'FAILED'} ({result.tests} tests, {result.skipped} skipped)")
+    output.emit(
+        result.to_dict(),
+        context.as_json,
+        f"{ami_id}: tests {'passed' if result.passed else 'FAILED'} ({result.tests} tests, {result.skipped} skipped)",
+    )
     if not result.passed:
         raise StepFailedError(f"{ami_id}: image tests failed; see {result.report}")
 
@@ -126,7 +171,9 @@ def promote(context: Context, environment: str, ami_id: str) -> None:
 
     context.loaded.environment(environment)
     version = run_promote(context.target.clients, context.loaded, environment, ami_id, new_run_id())
-    output.emit(version.to_dict(), context.as_json, f"channel {version.name}: version {version.version} is {version.ami_id}")
+    output.emit(
+        version.to_dict(), context.as_json, f"channel {version.name}: version {version.version} is {version.ami_id}"
+    )
 
 
 @cli.command()
@@ -201,7 +248,11 @@ def local_down(context: Context) -> None:
     from builder.local.manage import down
 
     result = down()
-    output.emit(result, context.as_json, f"stopped {len(result['hosts'])} host(s); emulator {'stopped' if result['emulator'] else 'was not running'}")
+    output.emit(
+        result,
+        context.as_json,
+        f"stopped {len(result['hosts'])} host(s); emulator {'stopped' if result['emulator'] else 'was not running'}",
+    )
 
 
 @local.command("status")
@@ -216,6 +267,12 @@ def local_status(context: Context) -> None:
     lines.append(f"hosts: {len(state['hosts'])} ({', '.join(host['host_id'] for host in state['hosts']) or 'none'})")
     lines.append(f"images: {len(state['images'])} stored in {state['images_dir']}")
     output.emit(state, context.as_json, "\n".join(lines))
+
+
+from builder.cli_images import images_group, reap_command  # noqa: E402 - they import Context from here
+
+cli.add_command(images_group)
+cli.add_command(reap_command)
 
 
 def _log_progress(message: str) -> None:

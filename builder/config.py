@@ -37,7 +37,9 @@ class BaseImage(_Model):
     """Filter that picks the source OS AMI; resolved to one AMI id before each bake."""
 
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    owners: Annotated[list[Annotated[str, Field(pattern=r"^(self|amazon|aws-marketplace|[0-9]{12})$")]], Field(min_length=1)]
+    owners: Annotated[
+        list[Annotated[str, Field(pattern=r"^(self|amazon|aws-marketplace|[0-9]{12})$")]], Field(min_length=1)
+    ]
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     ssh_username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
 
@@ -51,11 +53,25 @@ class Installer(_Model):
 
 
 class Installers(_Model):
-    """Installers that the base layer needs."""
+    """Installers: the base layer needs the JDK and Oracle's; the domain layer, Chef's."""
 
     jdk: Installer
     fmw_infrastructure: Installer
     osb: Installer
+    chef_client: Installer | None = None
+
+
+class LayerSettings(_Model):
+    """Cache settings of one layer."""
+
+    max_age_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+class Layers(_Model):
+    """Cache settings per layer: a cached AMI older than max_age_days is baked again."""
+
+    base: LayerSettings = LayerSettings()
+    domain: LayerSettings = LayerSettings()
 
 
 class BuilderSettings(_Model):
@@ -86,7 +102,9 @@ class Asg(_Model):
     @model_validator(mode="after")
     def _check_order(self) -> Asg:
         if not self.min <= self.desired <= self.max:
-            raise ValueError(f"sizes must satisfy min <= desired <= max, got min={self.min}, desired={self.desired}, max={self.max}")
+            raise ValueError(
+                f"sizes must satisfy min <= desired <= max, got min={self.min}, desired={self.desired}, max={self.max}"
+            )
         return self
 
 
@@ -153,6 +171,7 @@ class Pipeline(_Model):
     base_image: BaseImage
     installers: Installers
     builder: BuilderSettings = BuilderSettings()
+    layers: Layers = Layers()
     channels: Channels = Channels()
     environments: Annotated[dict[Annotated[str, Field(pattern=_NAME)], Environment], Field(min_length=1)]
     aws: AwsSettings = AwsSettings()
@@ -172,14 +191,25 @@ class LoadedPipeline:
             return self.pipeline.environments[name]
         except KeyError:
             known = ", ".join(sorted(self.pipeline.environments))
-            raise NotFoundError(f"{self.path.name}: environments: environment {name!r} is not defined; use one of: {known}") from None
+            raise NotFoundError(
+                f"{self.path.name}: environments: environment {name!r} is not defined; use one of: {known}"
+            ) from None
 
 
 def load_pipeline(path: Path, target_override: str | None = None) -> LoadedPipeline:
     """Read, check and return the pipeline; raise ConfigError with located problems."""
     loaded = load_yaml(path)
     if not isinstance(loaded.data, dict):
-        raise ConfigError([Problem(loaded.file, 1, "", "the top level must be a mapping of settings such as target, region and environments")])
+        raise ConfigError(
+            [
+                Problem(
+                    loaded.file,
+                    1,
+                    "",
+                    "the top level must be a mapping of settings such as target, region and environments",
+                )
+            ]
+        )
     data: dict[str, Any] = dict(loaded.data)
     if target_override is not None:
         data["target"] = target_override
@@ -197,15 +227,39 @@ def load_pipeline(path: Path, target_override: str | None = None) -> LoadedPipel
 def _check_references(pipeline: Pipeline, loaded: LoadedYaml) -> list[Problem]:
     """Find references between environments that point nowhere or collide."""
     problems: list[Problem] = []
+    if pipeline.target == "aws" and pipeline.installers.chef_client is None:
+        path = ("installers",)
+        problems.append(
+            Problem(
+                loaded.file,
+                loaded.line_of(path),
+                "installers.chef_client",
+                "required for target aws, which runs chef-solo in the domain layer; add the Chef Infra Client (or Cinc) package's key and sha256",
+            )
+        )
     stacks: dict[str, str] = {}
     for name, environment in pipeline.environments.items():
         if environment.promote_from is not None and environment.promote_from not in pipeline.environments:
             path = ("environments", name, "promote_from")
             known = ", ".join(sorted(pipeline.environments))
-            problems.append(Problem(loaded.file, loaded.line_of(path), format_path(path), f"environment {environment.promote_from!r} is not defined; use one of: {known}"))
+            problems.append(
+                Problem(
+                    loaded.file,
+                    loaded.line_of(path),
+                    format_path(path),
+                    f"environment {environment.promote_from!r} is not defined; use one of: {known}",
+                )
+            )
         if environment.stack_name in stacks:
             path = ("environments", name, "stack_name")
-            problems.append(Problem(loaded.file, loaded.line_of(path), format_path(path), f"stack {environment.stack_name!r} is already used by environment {stacks[environment.stack_name]!r}; give each environment its own stack"))
+            problems.append(
+                Problem(
+                    loaded.file,
+                    loaded.line_of(path),
+                    format_path(path),
+                    f"stack {environment.stack_name!r} is already used by environment {stacks[environment.stack_name]!r}; give each environment its own stack",
+                )
+            )
         stacks[environment.stack_name] = name
     return problems
 
@@ -219,14 +273,24 @@ def _to_problem(loaded: LoadedYaml, item: Any) -> Problem:
 
     if kind == "missing":
         parent = format_path(location[:-1]) or "the top level"
-        return Problem(loaded.file, loaded.line_of(location[:-1]), field, f"required field is missing; add {location[-1]!r} under {parent}")
+        return Problem(
+            loaded.file,
+            loaded.line_of(location[:-1]),
+            field,
+            f"required field is missing; add {location[-1]!r} under {parent}",
+        )
     if kind == "extra_forbidden":
         return Problem(loaded.file, line, field, "unknown field; check its spelling or remove it")
     if hint is not None and kind.endswith("_type"):
         return Problem(loaded.file, line, field, hint)
     if kind == "string_pattern_mismatch":
         value = item.get("input")
-        return Problem(loaded.file, line, field, f"invalid value {value!r}; {_PATTERN_ADVICE.get(item['ctx']['pattern'], 'see the example pipeline.yaml for the expected form')}")
+        return Problem(
+            loaded.file,
+            line,
+            field,
+            f"invalid value {value!r}; {_PATTERN_ADVICE.get(item['ctx']['pattern'], 'see the example pipeline.yaml for the expected form')}",
+        )
     message = re.sub(r"^Value error, ", "", str(item["msg"]))
     value = item.get("input")
     if isinstance(value, (str, int, float, bool)) and kind not in {"value_error"}:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from builder import resources, tags
+from builder import reap, resources, tags
 from builder.config import LoadedPipeline
 from builder.errors import InvalidInputError, NotFoundError, StepFailedError
 from builder.network import resolve_subnets
@@ -79,25 +79,52 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
     image = describe_ami(clients, ami_id)
     image_tags = tags.as_dict(image.get("Tags"))
     pipeline = loaded.pipeline
-    environment = image_tags.get(tags.ENVIRONMENT) or next(iter(pipeline.environments))
+    environment = image_tags.get(tags.ENVIRONMENT, "")
+    if environment not in pipeline.environments:
+        environment = next(iter(pipeline.environments))
     subnet_reference = pipeline.aws.test_subnet or pipeline.environments[environment].network.subnets[0]
     subnet = resolve_subnets(clients, [subnet_reference])[0]
 
     run_id = new_run_id()
     directory = run_directory(run_id)
+    reap.mark_run_started(runs_directory(), run_id)
     report = directory / "image-tests.xml"
     try:
-        access = resources.create_temporary_access(clients, run_id, "test", subnet.vpc_id, target.ssh_cidr(), directory / "test-key")
+        access = resources.create_temporary_access(
+            clients, run_id, "test", subnet.vpc_id, target.ssh_cidr(), directory / "test-key"
+        )
         with target.test_instance(run_id, ami_id, access, subnet.subnet_id) as endpoint:
-            status = _run_suite(loaded, target, endpoint, access, image_tags.get(tags.RUN_ID), report, directory / "image-tests.log")
+            status = _run_suite(
+                loaded,
+                target,
+                endpoint,
+                access,
+                image_tags.get(tags.RUN_ID),
+                image_tags.get(tags.LAYER, "base"),
+                report,
+                directory / "image-tests.log",
+            )
     finally:
-        resources.cleanup_run(clients, run_id, remove_images=False)
-        for key_file in directory.glob("*-key/id_rsa"):
-            key_file.unlink(missing_ok=True)
+        try:
+            resources.cleanup_run(clients, run_id, remove_images=False)
+            for key_file in directory.glob("*-key/id_rsa"):
+                key_file.unlink(missing_ok=True)
+        finally:
+            reap.mark_run_finished(runs_directory(), run_id)
 
     counts = _read_junit(report)
     passed = status == 0 and counts["tests"] - counts["skipped"] > 0
-    result = TestResult(ami_id, passed, counts["tests"], counts["failures"], counts["errors"], counts["skipped"], run_id, str(report), time.monotonic() - started)
+    result = TestResult(
+        ami_id,
+        passed,
+        counts["tests"],
+        counts["failures"],
+        counts["errors"],
+        counts["skipped"],
+        run_id,
+        str(report),
+        time.monotonic() - started,
+    )
     clients.client("ec2").create_tags(
         Resources=[ami_id],
         Tags=tags.as_list(
@@ -108,6 +135,9 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
             }
         ),
     )
+    from builder import provenance
+
+    provenance.record_test_result(clients, pipeline.artifact_bucket, ami_id, result.to_dict())
     logger.info(
         "%s: tests %s (%d tests, %d failed, %d errors, %d skipped; report %s)",
         ami_id,
@@ -122,7 +152,14 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
 
 
 def _run_suite(
-    loaded: LoadedPipeline, target: Target, endpoint: SshEndpoint, access: Any, bake_run_id: str | None, report: Path, log_path: Path
+    loaded: LoadedPipeline,
+    target: Target,
+    endpoint: SshEndpoint,
+    access: Any,
+    bake_run_id: str | None,
+    layer: str,
+    report: Path,
+    log_path: Path,
 ) -> int:
     suite = loaded.root / SUITE
     if not suite.is_dir():
@@ -141,6 +178,7 @@ def _run_suite(
         "-q",
         "-rs",
         f"--expect-jdk-version={loaded.pipeline.installers.jdk.version}",
+        f"--layer={layer}",
     ]
     if bake_run_id:
         command.append(f"--expect-run-id={bake_run_id}")
@@ -149,17 +187,31 @@ def _run_suite(
             command.append(f"--builder-public-key={builder_key}")
     if target.stand_in_installers:
         command.append("--stand-in-installers")
-    logger.info("%s: running the image test suite against %s:%d", endpoint.instance_id or endpoint.host_id, endpoint.host, endpoint.port)
+    logger.info(
+        "%s: running the image test suite against %s:%d",
+        endpoint.instance_id or endpoint.host_id,
+        endpoint.host,
+        endpoint.port,
+    )
     with log_path.open("w", encoding="utf-8") as log:
         try:
-            result = subprocess.run(command, cwd=loaded.root, stdout=log, stderr=subprocess.STDOUT, timeout=SUITE_TIMEOUT_SECONDS, check=False)
+            result = subprocess.run(
+                command,
+                cwd=loaded.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=SUITE_TIMEOUT_SECONDS,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise StepFailedError(f"image tests timed out after {SUITE_TIMEOUT_SECONDS} s; see {log_path}") from None
     for line in log_path.read_text(encoding="utf-8").splitlines():
         if line.startswith(("FAILED", "ERROR", "SKIPPED")) or " passed" in line or " failed" in line:
             logger.info("tests: %s", line)
     if result.returncode not in (0, 1):
-        raise StepFailedError(f"image test suite could not run (pytest exit status {result.returncode}); see {log_path}")
+        raise StepFailedError(
+            f"image test suite could not run (pytest exit status {result.returncode}); see {log_path}"
+        )
     return result.returncode
 
 

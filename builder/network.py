@@ -33,10 +33,14 @@ def resolve_subnets(clients: Any, references: list[str]) -> list[Subnet]:
         else:
             found = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [reference]}])["Subnets"]
         if not found:
-            raise NotFoundError(f"subnet {reference!r} not found in region {clients.region}; check network.subnets in pipeline.yaml")
+            raise NotFoundError(
+                f"subnet {reference!r} not found in region {clients.region}; check network.subnets in pipeline.yaml"
+            )
         if len(found) > 1:
             ids = ", ".join(subnet["SubnetId"] for subnet in found)
-            raise NotFoundError(f"subnet name {reference!r} matches {len(found)} subnets ({ids}); use subnet ids instead")
+            raise NotFoundError(
+                f"subnet name {reference!r} matches {len(found)} subnets ({ids}); use subnet ids instead"
+            )
         subnet = found[0]
         resolved.append(
             Subnet(
@@ -48,5 +52,7 @@ def resolve_subnets(clients: Any, references: list[str]) -> list[Subnet]:
         )
     vpcs = {subnet.vpc_id for subnet in resolved}
     if len(vpcs) > 1:
-        raise NotFoundError(f"subnets {', '.join(references)} are in different VPCs ({', '.join(sorted(vpcs))}); list subnets of one VPC")
+        raise NotFoundError(
+            f"subnets {', '.join(references)} are in different VPCs ({', '.join(sorted(vpcs))}); list subnets of one VPC"
+        )
     return resolved

@@ -82,15 +82,21 @@ def read_manifest(manifest_path: Path, run_id: str, build_name: str, packer_run_
             continue
         matches.append(build)
     if not matches:
-        raise StepFailedError(f"{manifest_path}: no build named {build_name!r} for run {run_id}; the AMI of this run is unknown")
+        raise StepFailedError(
+            f"{manifest_path}: no build named {build_name!r} for run {run_id}; the AMI of this run is unknown"
+        )
     if len(matches) > 1:
-        raise StepFailedError(f"{manifest_path}: {len(matches)} builds claim run {run_id}; refusing to guess which AMI is this run's")
+        raise StepFailedError(
+            f"{manifest_path}: {len(matches)} builds claim run {run_id}; refusing to guess which AMI is this run's"
+        )
 
     artifact_id = str(matches[0].get("artifact_id", ""))
     region, _, ami_id = artifact_id.partition(":")
     if not ami_id.startswith("ami-"):
         raise StepFailedError(f"{manifest_path}: artifact_id {artifact_id!r} is not region:ami-id")
-    return ManifestArtifact(ami_id=ami_id, region=region, build_name=build_name, packer_run_uuid=str(matches[0].get("packer_run_uuid")))
+    return ManifestArtifact(
+        ami_id=ami_id, region=region, build_name=build_name, packer_run_uuid=str(matches[0].get("packer_run_uuid"))
+    )
 
 
 class PackerRun:
@@ -152,7 +158,9 @@ class PackerRun:
                     for sig, handler in previous.items():
                         signal.signal(sig, handler)
         if self._interrupted is not None:
-            raise InterruptedRunError(f"packer build interrupted by {signal.Signals(self._interrupted).name}; Packer exited with status {status}")
+            raise InterruptedRunError(
+                f"packer build interrupted by {signal.Signals(self._interrupted).name}; Packer exited with status {status}"
+            )
         if status != 0:
             reason = self.errors[-1] if self.errors else f"see {self.log_path}"
             raise StepFailedError(f"packer build failed with exit status {status}: {reason}")
@@ -165,7 +173,11 @@ class PackerRun:
             if status is not None:
                 return status
             if time.monotonic() > deadline:
-                logger.error("packer pid %d did not exit %.0f s after the interrupt; killing it", self.process.pid, PACKER_CLEANUP_TIMEOUT_SECONDS)
+                logger.error(
+                    "packer pid %d did not exit %.0f s after the interrupt; killing it",
+                    self.process.pid,
+                    PACKER_CLEANUP_TIMEOUT_SECONDS,
+                )
                 self.process.kill()
                 return self.process.wait()
             time.sleep(0.2)
@@ -175,7 +187,9 @@ class PackerRun:
         if self.process is None:
             return
         if self._interrupted is not None:
-            logger.warning("packer: second %s; killing Packer, the driver cleans up by run id", signal.Signals(signum).name)
+            logger.warning(
+                "packer: second %s; killing Packer, the driver cleans up by run id", signal.Signals(signum).name
+            )
             try:
                 os.kill(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:

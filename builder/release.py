@@ -20,7 +20,7 @@ from builder.targets.base import Target
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("bake", "test", "promote", "rollout")
+STEPS = ("bake:base", "test:base", "bake:domain", "test:domain", "promote", "rollout")
 
 
 @dataclass
@@ -70,10 +70,12 @@ class ReleaseSummary:
     def to_text(self) -> str:
         lines = [f"release {self.environment}: {'FAILED at ' + self.failed_step if self.failed_step else 'done'}"]
         for record in self.steps:
-            lines.append(f"  {record.name:<8} {record.status:<8} {record.seconds:7.1f} s  {record.detail}".rstrip())
-        lines.append(f"  AMI      {self.ami_id or '-'} (tests {'passed' if self.tested else 'not passed'})")
-        lines.append(f"  channel  {self.channel_name or '-'} version {self.channel_version if self.channel_version is not None else '-'}")
-        lines.append(f"  stack    {self.stack_name or '-'} {self.stack_status or '-'}")
+            lines.append(f"  {record.name:<12} {record.status:<8} {record.seconds:7.1f} s  {record.detail}".rstrip())
+        lines.append(f"  AMI          {self.ami_id or '-'} (tests {'passed' if self.tested else 'not passed'})")
+        lines.append(
+            f"  channel      {self.channel_name or '-'} version {self.channel_version if self.channel_version is not None else '-'}"
+        )
+        lines.append(f"  stack        {self.stack_name or '-'} {self.stack_status or '-'}")
         return "\n".join(lines)
 
 
@@ -85,7 +87,7 @@ def release(
     progress: Callable[[str], None] | None = None,
 ) -> ReleaseSummary:
     """Run bake → test → promote → rollout for ``environment`` and return the summary."""
-    from builder.bake import bake
+    from builder.bake import bake_layer
     from builder.channels import promote
     from builder.imagetest import describe_ami, test_image
     from builder.rollout import rollout
@@ -110,25 +112,50 @@ def release(
         finally:
             record.seconds = time.monotonic() - started
 
-    def do_bake() -> str:
-        result = bake(target, loaded, environment, rebake=rebake)
+    plans: dict[str, Any] = {}
+    base_ami: dict[str, str] = {}
+
+    def do_bake_base() -> str:
+        from builder.bake import plan
+
+        for layer_plan in plan(target, loaded, environment, rebake):
+            plans[layer_plan.layer] = layer_plan
+        result = bake_layer(target, loaded, plans["base"])
+        base_ami["id"] = result.ami_id
+        if result.reused:
+            summary.step("bake:base").status = "reused"
+        return f"{result.ami_id}: {result.reason}"
+
+    def do_test(step: str, ami_id: str) -> str:
+        image_tags = tags.as_dict(describe_ami(target.clients, ami_id).get("Tags"))
+        if image_tags.get(tags.TESTS) == tags.TESTS_PASSED:
+            summary.step(step).status = "skipped"
+            return f"{ami_id} already passed at {image_tags.get(tags.TESTED_AT, 'an earlier run')}"
+        result = test_image(target, loaded, ami_id)
+        if not result.passed:
+            raise StepFailedError(
+                f"{ami_id}: image tests failed ({result.failures} failed, {result.errors} errors); see {result.report}"
+            )
+        return f"{ami_id}: {result.tests} tests, {result.skipped} skipped"
+
+    def do_bake_domain() -> str:
+        from builder.bake import plan_layer
+        from builder.render import packer_version
+
+        domain_plan = plans["domain"]
+        if domain_plan.source_ami != base_ami["id"]:
+            domain_plan = plan_layer(target, loaded, "domain", environment, base_ami["id"], rebake, packer_version())
+        result = bake_layer(target, loaded, domain_plan)
         summary.ami_id = result.ami_id
         if result.reused:
-            summary.step("bake").status = "reused"
-        return f"{result.ami_id} fingerprint {result.fingerprint[:16]}"
+            summary.step("bake:domain").status = "reused"
+        return f"{result.ami_id}: {result.reason}"
 
-    def do_test() -> str:
+    def do_test_domain() -> str:
         assert summary.ami_id is not None
-        image_tags = tags.as_dict(describe_ami(target.clients, summary.ami_id).get("Tags"))
-        if image_tags.get(tags.TESTS) == tags.TESTS_PASSED:
-            summary.tested = True
-            summary.step("test").status = "skipped"
-            return f"already passed at {image_tags.get(tags.TESTED_AT, 'an earlier run')}"
-        result = test_image(target, loaded, summary.ami_id)
-        summary.tested = result.passed
-        if not result.passed:
-            raise StepFailedError(f"{summary.ami_id}: image tests failed ({result.failures} failed, {result.errors} errors); see {result.report}")
-        return f"{result.tests} tests, {result.skipped} skipped"
+        detail = do_test("test:domain", summary.ami_id)
+        summary.tested = True
+        return detail
 
     def do_promote() -> str:
         from builder.runs import new_run_id
@@ -145,7 +172,15 @@ def release(
         summary.stack_status = stack_image(target.clients, loaded, environment).stack_status
         return f"{result.status}, launch template version {result.launch_template_version}"
 
-    for name, action in (("bake", do_bake), ("test", do_test), ("promote", do_promote), ("rollout", do_rollout)):
+    steps: tuple[tuple[str, Callable[[], str]], ...] = (
+        ("bake:base", do_bake_base),
+        ("test:base", lambda: do_test("test:base", base_ami["id"])),
+        ("bake:domain", do_bake_domain),
+        ("test:domain", do_test_domain),
+        ("promote", do_promote),
+        ("rollout", do_rollout),
+    )
+    for name, action in steps:
         if not run_step(name, action):
             break
     return summary

@@ -82,10 +82,19 @@ def create_temporary_access(
     group_id = str(group["GroupId"])
     ec2.authorize_security_group_ingress(
         GroupId=group_id,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ssh_cidr, "Description": "SSH from the build network"}]}],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": ssh_cidr, "Description": "SSH from the build network"}],
+            }
+        ],
     )
     logger.info("security group %s: created for run %s (SSH from %s)", group_id, run_id, ssh_cidr)
-    return TemporaryAccess(key_name=name, private_key_file=private_key_file, public_key=public_key, security_group_id=group_id)
+    return TemporaryAccess(
+        key_name=name, private_key_file=private_key_file, public_key=public_key, security_group_id=group_id
+    )
 
 
 def cleanup_run(clients: Any, run_id: str, remove_images: bool) -> CleanupReport:
@@ -138,7 +147,11 @@ def cleanup_run(clients: Any, run_id: str, remove_images: bool) -> CleanupReport
 def deregister_image(ec2: Any, image: dict[str, Any]) -> list[str]:
     """Deregister an AMI and delete its EBS snapshots; return the snapshot ids."""
     image_id = image["ImageId"]
-    snapshots = [mapping["Ebs"]["SnapshotId"] for mapping in image.get("BlockDeviceMappings", []) if mapping.get("Ebs", {}).get("SnapshotId")]
+    snapshots = [
+        mapping["Ebs"]["SnapshotId"]
+        for mapping in image.get("BlockDeviceMappings", [])
+        if mapping.get("Ebs", {}).get("SnapshotId")
+    ]
     ec2.deregister_image(ImageId=image_id)
     logger.info("%s: deregistered", image_id)
     for snapshot in snapshots:

@@ -6,30 +6,26 @@ stack events until the stack reaches a final state. The template's rolling updat
 replaces the instances and waits for each new instance's cfn-signal. Every template
 parameter is passed explicitly on every call, never with UsePreviousValue.
 
-Two rollouts of one environment never run at once: an SSM parameter created
-without Overwrite serves as a lock, with an owner and an expiry so that the lock
-of a crashed run can be taken over.
+Two rollouts of one environment never run at once: each holds the environment's
+lock parameter (``builder.locks``) while it changes the stack, and the lock of a
+crashed run can be taken over once it has expired.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import posixpath
-import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from builder import channels, tags
+from builder import channels, locks, tags
 from builder.aws import ClientFactory, error_code, paginate
 from builder.config import Environment, LoadedPipeline
 from builder.errors import InvalidInputError, NotFoundError, RejectedError, StepFailedError
@@ -140,7 +136,7 @@ def rollout(
     parameters = _stack_parameters(pipeline, environment_name, environment, ami_id, network, zone_id)
 
     lock_name = lock_parameter_name(pipeline, environment_name)
-    with _rollout_lock(clients, lock_name, timeout_seconds + _LOCK_MARGIN_SECONDS):
+    with locks.held(clients, lock_name, timeout_seconds + _LOCK_MARGIN_SECONDS, purpose="rollout"):
         status = _stack_status(clients, environment.stack_name)
         _check_stack_ready(environment.stack_name, status)
         deadline = time.monotonic() + timeout_seconds
@@ -296,71 +292,6 @@ def _stack_parameters(
         "DnsName": environment.dns.name.rstrip("."),
     }
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
-
-
-# Lock
-
-
-@contextmanager
-def _rollout_lock(clients: ClientFactory, name: str, ttl_seconds: float) -> Iterator[None]:
-    """Hold the lock parameter ``name`` for the body of the ``with`` block and release it after."""
-    ssm = clients.client("ssm")
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    _acquire_lock(ssm, name, owner, ttl_seconds)
-    try:
-        yield
-    finally:
-        _release_lock(ssm, name, owner)
-
-
-def _acquire_lock(ssm: Any, name: str, owner: str, ttl_seconds: float) -> None:
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-    value = json.dumps({"owner": owner, "expires_at": expires_at.isoformat(timespec="seconds")})
-    description = "osb-image rollout lock; delete it only if the owner's rollout is no longer running"
-    try:
-        ssm.put_parameter(Name=name, Value=value, Type="String", Description=description)
-    except ClientError as error:
-        if error_code(error) != "ParameterAlreadyExists":
-            raise
-    else:
-        logger.debug("%s: lock taken by %s until %s", name, owner, expires_at.isoformat())
-        return
-
-    current_lock = ssm.get_parameter(Name=name)["Parameter"]
-    holder, held_until = _parse_lock(current_lock["Value"])
-    if held_until is not None and held_until > datetime.now(UTC):
-        raise RejectedError(
-            f"lock {name} is held by another rollout ({holder}) until {held_until.isoformat()}; "
-            "wait for that rollout to finish, or delete the parameter if its process is gone"
-        )
-
-    logger.warning("%s: lock of %s expired at %s; taking it over", name, holder, held_until or "an unknown time")
-    ssm.put_parameter(Name=name, Value=value, Type="String", Description=description, Overwrite=True)
-    # Two runs may take over the same stale lock at once; the last write wins and the other run stops here.
-    if _parse_lock(ssm.get_parameter(Name=name)["Parameter"]["Value"])[0] != owner:
-        raise RejectedError(f"lock {name} was taken over by another rollout at the same time; run the rollout again")
-
-
-def _release_lock(ssm: Any, name: str, owner: str) -> None:
-    """Delete the lock if this run still owns it; log instead of raising so the rollout's own error survives."""
-    try:
-        holder = _parse_lock(ssm.get_parameter(Name=name)["Parameter"]["Value"])[0]
-        if holder != owner:
-            logger.warning("%s: lock is now held by %s, not by this run; left in place", name, holder)
-            return
-        ssm.delete_parameter(Name=name)
-        logger.debug("%s: lock released by %s", name, owner)
-    except ClientError as error:
-        logger.error("%s: releasing the lock failed: %s; delete the parameter by hand", name, error)
-
-
-def _parse_lock(value: str) -> tuple[str, datetime | None]:
-    """Return the owner and expiry of a lock value; an unreadable value counts as expired."""
-    try:
-        data = json.loads(value)
-        return str(data["owner"]), datetime.fromisoformat(data["expires_at"])
-    except (ValueError, KeyError, TypeError):
-        return f"unreadable lock value {value[:80]!r}", None
 
 
 # Stack operations

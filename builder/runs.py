@@ -44,8 +44,12 @@ class GitRevision:
 def git_revision(root: Path) -> GitRevision:
     """Return HEAD of the repository at ``root`` and whether its tree has changes."""
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return GitRevision(commit="unknown", dirty=False)
     return GitRevision(commit=commit, dirty=bool(status.strip()))

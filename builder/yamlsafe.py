@@ -78,15 +78,9 @@ def _describe_trap(scalar: Scalar) -> str | None:
     if _LEADING_ZERO_INT.match(raw):
         # YAML 1.1 reads 0-7 digits as octal; YAML 1.2 tools read any such value as a
         # decimal integer. Either way the leading zero (of an account id, say) is lost.
-        return (
-            f"the unquoted value {raw!r} is read by YAML as a number and "
-            f"loses its leading zero; quote it ('{raw}')"
-        )
+        return f"the unquoted value {raw!r} is read by YAML as a number and loses its leading zero; quote it ('{raw}')"
     if scalar.tag.endswith((":int", ":float")) and _SEXAGESIMAL.match(raw):
-        return (
-            f"the unquoted value {raw!r} is read by YAML 1.1 as a base-60 number; "
-            f"quote it ('{raw}')"
-        )
+        return f"the unquoted value {raw!r} is read by YAML 1.1 as a base-60 number; quote it ('{raw}')"
     if scalar.tag.endswith(":int") and _OTHER_BASE_INT.match(raw):
         return f"the unquoted value {raw!r} is read as a hexadecimal, octal or binary number; quote it ('{raw}') or write it in decimal"
     return None
@@ -115,12 +109,19 @@ def load_yaml(path: Path) -> LoadedYaml:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(name, None, "", "file not found; create it or pass its path with --config")]) from None
+        raise ConfigError(
+            [Problem(name, None, "", "file not found; create it or pass its path with --config")]
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(name, None, "", f"cannot read the file ({error})")]) from None
 
     tab_problems = [
-        Problem(name, number, "", "a tab character is used for indentation; YAML allows only spaces, so replace it with spaces")
+        Problem(
+            name,
+            number,
+            "",
+            "a tab character is used for indentation; YAML allows only spaces, so replace it with spaces",
+        )
         for number, line in enumerate(text.splitlines(), start=1)
         if line[: len(line) - len(line.lstrip(" \t"))].count("\t")
     ]

@@ -76,7 +76,7 @@ def ensure_running(paths: LocalPaths, amis: list[dict[str, object]]) -> tuple[Em
     amis_path.write_text(json.dumps(amis, indent=2) + "\n", encoding="utf-8")
     with paths.emulator_log.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+            [sys.executable, "-m", "builder.local.moto_server", "-H", LOOPBACK, "-p", str(port)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -163,4 +163,4 @@ def _is_moto(pid: int) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"moto.server" in command
+    return b"builder.local.moto_server" in command or b"moto.server" in command

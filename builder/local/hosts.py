@@ -116,7 +116,9 @@ def list_hosts(paths: LocalPaths) -> list[LocalHost]:
         try:
             hosts.append(LocalHost(**json.loads(record.read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):
-            logger.warning("host record %s is unreadable; its directory will be removed by `osb-image local down`", record)
+            logger.warning(
+                "host record %s is unreadable; its directory will be removed by `osb-image local down`", record
+            )
     return hosts
 
 
@@ -167,8 +169,12 @@ def _write_record(host: LocalHost) -> None:
 
 def _copy_tree(source: Path, destination: Path) -> None:
     if not source.is_dir():
-        raise StepFailedError(f"image files {source} are missing; the image store is incomplete, run `osb-image local down` and bake again")
-    result = subprocess.run(["cp", "-a", "--reflink=auto", str(source), str(destination)], capture_output=True, text=True, check=False)
+        raise StepFailedError(
+            f"image files {source} are missing; the image store is incomplete, run `osb-image local down` and bake again"
+        )
+    result = subprocess.run(
+        ["cp", "-a", "--reflink=auto", str(source), str(destination)], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise StepFailedError(f"copying {source} to {destination} failed: {result.stderr.strip()}")
 
@@ -182,7 +188,9 @@ def _mount(root: Path, name: str) -> None:
         command = ["mount", "--rbind", "/dev", str(point)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise PreconditionError(f"mounting /{name} into {root} failed ({result.stderr.strip()}); the local target needs mount privileges")
+        raise PreconditionError(
+            f"mounting /{name} into {root} failed ({result.stderr.strip()}); the local target needs mount privileges"
+        )
     if name == "dev":
         # Keep unmount events of the host's own /dev from reaching the chroot and back.
         subprocess.run(["mount", "--make-rslave", str(point)], capture_output=True, check=False)
@@ -194,7 +202,9 @@ def _unmount_all(root: Path) -> None:
         if result.returncode != 0 and point in active_mounts(root):
             lazy = subprocess.run(["umount", "-R", "-l", point], capture_output=True, text=True, check=False)
             if lazy.returncode != 0:
-                raise StepFailedError(f"unmounting {point} failed: {lazy.stderr.strip()}; stop the processes using it and run `osb-image local down`")
+                raise StepFailedError(
+                    f"unmounting {point} failed: {lazy.stderr.strip()}; stop the processes using it and run `osb-image local down`"
+                )
             logger.warning("mount %s was busy; detached it lazily", point)
 
 
@@ -275,7 +285,9 @@ def _wait_for_ssh(host: LocalHost) -> None:
                     return
         except OSError:
             time.sleep(0.1)
-    raise StepFailedError(f"host {host.host_id}: sshd did not answer on port {host.port}; see {host.directory}/sshd.log")
+    raise StepFailedError(
+        f"host {host.host_id}: sshd did not answer on port {host.port}; see {host.directory}/sshd.log"
+    )
 
 
 def _free_port() -> int:

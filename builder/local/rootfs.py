@@ -151,7 +151,9 @@ def sha256_of(path: Path) -> str:
 
 def _prepare_ssh_user(root: Path) -> None:
     """Create the login user that Debian's AMIs have: ``admin`` with passwordless sudo."""
-    _chroot(root, ["useradd", "--create-home", "--uid", str(SSH_UID), "--shell", "/bin/bash", SSH_USER], "create user admin")
+    _chroot(
+        root, ["useradd", "--create-home", "--uid", str(SSH_UID), "--shell", "/bin/bash", SSH_USER], "create user admin"
+    )
     sudoers = root / "etc/sudoers.d/90-cloud-init-users"
     sudoers.write_text(f"# Same rule as Debian's cloud images.\n{SSH_USER} ALL=(ALL) NOPASSWD:ALL\n", encoding="utf-8")
     sudoers.chmod(0o440)
@@ -190,7 +192,11 @@ def _archive_jdk(root: Path, archive: Path) -> None:
 
 
 def _chroot(root: Path, command: list[str], what: str) -> None:
-    _run(["chroot", str(root), *command], what, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    _run(
+        ["chroot", str(root), *command],
+        what,
+        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
 
 
 def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:

@@ -18,12 +18,15 @@ from builder import tags
 from builder.aws import ClientFactory, error_code
 from builder.config import LoadedPipeline
 from builder.errors import NotFoundError, StepFailedError
+from builder.layers import Artifact
 from builder.local import emulator, hosts, rootfs
 from builder.local.paths import LocalPaths
 from builder.targets.base import SshEndpoint
 
 logger = logging.getLogger(__name__)
 
+WLST_STANDIN_ARCHIVE = "wlst-standin-jython-2.7.3-runtime.tar.gz"
+WLST_STANDIN_KEY = f"standins/{WLST_STANDIN_ARCHIVE}"
 SEED_VPC_NAME = "osb-local"
 SEED_VPC_CIDR = "10.80.0.0/16"
 SEED_IMAGE_NAME = "debian-12-amd64-bookworm-osb-image-local"
@@ -72,10 +75,21 @@ class LocalTarget:
     def packer_environment(self) -> dict[str, str]:
         """Return the credentials for Packer: dummy ones that only the emulator accepts."""
         access_key, secret_key = emulator.CREDENTIALS
-        return {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key, "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret_key,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     def ssh_cidr(self) -> str:
         return "127.0.0.1/32"
+
+    def stand_in_artifacts(self, layer: str) -> list[Artifact]:
+        """Return the stand-ins a layer fetches on this target: the WLST runtime for the domain."""
+        if layer != "domain":
+            return []
+        archive = self.paths.seed_cache / WLST_STANDIN_ARCHIVE
+        return [Artifact("wlst_standin_runtime", WLST_STANDIN_KEY, rootfs.sha256_of(archive), "local seed")]
 
     @contextmanager
     def builder_host(self, run_id: str, source_ami: str, public_key: str) -> Iterator[SshEndpoint]:
@@ -135,7 +149,9 @@ class LocalTarget:
         try:
             host = hosts.start_host(self.paths, host_id, self.image_root(ami_id), access.public_key)
             try:
-                yield SshEndpoint(host=host.address, port=host.port, user=host.ssh_user, host_id=host_id, instance_id=instance_id)
+                yield SshEndpoint(
+                    host=host.address, port=host.port, user=host.ssh_user, host_id=host_id, instance_id=instance_id
+                )
             finally:
                 hosts.stop_host(self.paths, host_id)
         finally:
@@ -154,7 +170,14 @@ def seed(clients: ClientFactory, loaded: LoadedPipeline, paths: LocalPaths) -> N
     pipeline = loaded.pipeline
     _seed_bucket(clients, loaded, paths)
     vpc_id = _seed_vpc(clients)
-    names = sorted({subnet for environment in pipeline.environments.values() for subnet in environment.network.subnets if not subnet.startswith("subnet-")})
+    names = sorted(
+        {
+            subnet
+            for environment in pipeline.environments.values()
+            for subnet in environment.network.subnets
+            if not subnet.startswith("subnet-")
+        }
+    )
     _seed_subnets(clients, vpc_id, names, pipeline.region)
     for zone in sorted({environment.dns.zone.rstrip(".") for environment in pipeline.environments.values()}):
         _seed_hosted_zone(clients, zone, vpc_id, pipeline.region)
@@ -174,21 +197,41 @@ def _seed_bucket(clients: ClientFactory, loaded: LoadedPipeline, paths: LocalPat
 
     rootfs.ensure_rootfs(paths)
     files = {rootfs.JDK_ARCHIVE: paths.seed_cache / rootfs.JDK_ARCHIVE, **rootfs.ensure_stand_in_installers(paths)}
-    for installer in (loaded.pipeline.installers.jdk, loaded.pipeline.installers.fmw_infrastructure, loaded.pipeline.installers.osb):
+    _upload_if_missing(s3, bucket, WLST_STANDIN_KEY, _wlst_standin_runtime(paths))
+    for installer in (
+        loaded.pipeline.installers.jdk,
+        loaded.pipeline.installers.fmw_infrastructure,
+        loaded.pipeline.installers.osb,
+    ):
         name = installer.key.rsplit("/", 1)[-1]
         source = files.get(name)
         if source is None:
             logger.warning("bucket %s: no local seed for %s; upload it yourself to test with it", bucket, installer.key)
             continue
-        try:
-            s3.head_object(Bucket=bucket, Key=installer.key)
-            continue
-        except Exception as error:  # botocore ClientError
-            if error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
-                raise
-        with source.open("rb") as body:
-            s3.put_object(Bucket=bucket, Key=installer.key, Body=body, ChecksumAlgorithm="SHA256")
-        logger.info("bucket %s: uploaded %s", bucket, installer.key)
+        _upload_if_missing(s3, bucket, installer.key, source)
+
+
+def _wlst_standin_runtime(paths: LocalPaths) -> Path:
+    """Return the Jython runtime archive that stands in for Oracle's wlst.sh, building it once."""
+    archive = paths.seed_cache / WLST_STANDIN_ARCHIVE
+    if not archive.is_file():
+        from builder.domain_render import build_wlst_standin_runtime
+
+        paths.seed_cache.mkdir(parents=True, exist_ok=True)
+        build_wlst_standin_runtime(archive)
+    return archive
+
+
+def _upload_if_missing(s3: Any, bucket: str, key: str, source: Path) -> None:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return
+    except Exception as error:  # botocore ClientError
+        if error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+    with source.open("rb") as body:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256")
+    logger.info("bucket %s: uploaded %s", bucket, key)
 
 
 def _seed_vpc(clients: ClientFactory) -> str:
@@ -196,7 +239,9 @@ def _seed_vpc(clients: ClientFactory) -> str:
     found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [SEED_VPC_NAME]}])["Vpcs"]
     if found:
         return str(found[0]["VpcId"])
-    vpc = ec2.create_vpc(CidrBlock=SEED_VPC_CIDR, TagSpecifications=tags.tag_specifications("vpc", {"Name": SEED_VPC_NAME}))["Vpc"]
+    vpc = ec2.create_vpc(
+        CidrBlock=SEED_VPC_CIDR, TagSpecifications=tags.tag_specifications("vpc", {"Name": SEED_VPC_NAME})
+    )["Vpc"]
     logger.info("vpc %s: created %s (%s)", vpc["VpcId"], SEED_VPC_NAME, SEED_VPC_CIDR)
     return str(vpc["VpcId"])
 

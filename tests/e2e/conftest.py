@@ -71,7 +71,9 @@ class Cli:
 
         endpoint = self.json("local", "status")["endpoint"]
         assert endpoint is not None
-        session = boto3.session.Session(aws_access_key_id="osb-image-local", aws_secret_access_key="osb-image-local", region_name="us-east-1")
+        session = boto3.session.Session(
+            aws_access_key_id="osb-image-local", aws_secret_access_key="osb-image-local", region_name="us-east-1"
+        )
         return lambda service: session.client(service, endpoint_url=endpoint)
 
 

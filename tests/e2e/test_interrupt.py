@@ -50,7 +50,11 @@ def test_interrupted_bake_leaves_nothing(cli: Cli, signum: signal.Signals) -> No
     assert process.returncode == 130, "".join(lines[-30:])
     assert live_instances == []
     assert ec2.describe_key_pairs()["KeyPairs"] == []
-    assert [group["GroupName"] for group in ec2.describe_security_groups()["SecurityGroups"] if group["GroupName"] != "default"] == []
+    assert [
+        group["GroupName"]
+        for group in ec2.describe_security_groups()["SecurityGroups"]
+        if group["GroupName"] != "default"
+    ] == []
     assert ec2.describe_images(Owners=["self"])["Images"] == []
     assert list((cli.state_dir / "local" / "hosts").glob("*")) == []
     assert mounts_under(cli.state_dir) == []

@@ -38,11 +38,17 @@ def asg_image(cli: Cli, stack_name: str) -> tuple[str, str]:
     """Return the launch-template version the stack's ASG uses and that version's AMI."""
     client = cli.clients()
     resources = client("cloudformation").describe_stack_resources(StackName=stack_name)["StackResources"]
-    group_name = next(item["PhysicalResourceId"] for item in resources if item["ResourceType"] == "AWS::AutoScaling::AutoScalingGroup")
-    group = client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])["AutoScalingGroups"][0]
+    group_name = next(
+        item["PhysicalResourceId"] for item in resources if item["ResourceType"] == "AWS::AutoScaling::AutoScalingGroup"
+    )
+    group = client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])["AutoScalingGroups"][
+        0
+    ]
     template = group["LaunchTemplate"]
     version = template["Version"]
-    data = client("ec2").describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"], Versions=[version])
+    data = client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=template["LaunchTemplateId"], Versions=[version]
+    )
     return version, data["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"]
 
 

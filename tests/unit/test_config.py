@@ -37,14 +37,65 @@ def test_example_pipeline_is_valid() -> None:
 # Each row: text replaced in the example, its replacement, the line to blame (a unique
 # substring of it), the field named in the message and a phrase of the advice.
 TRAPS = [
-    pytest.param("architecture: x86_64", "architecture: yes", "architecture: yes", "base_image.architecture", "boolean true", id="yes-as-boolean"),
-    pytest.param("architecture: x86_64", "architecture: off", "architecture: off", "base_image.architecture", "boolean false", id="off-as-boolean"),
-    pytest.param('version: "17"', "version: 1.10", "version: 1.10", "installers.jdk.version", "1.10 would become 1.1", id="version-as-float"),
-    pytest.param('owners: ["136693071363"]', "owners: [012345678901]", "owners: [0123", "base_image.owners[0]", "loses its leading zero", id="account-id-leading-zero"),
-    pytest.param('owners: ["136693071363"]', "owners: [012345670123]", "owners: [0123", "base_image.owners[0]", "loses its leading zero", id="account-id-octal"),
-    pytest.param('version: "17"', "version: 12:30", "version: 12:30", "installers.jdk.version", "base-60", id="time-as-base-60"),
-    pytest.param("stack_name: osb-dev", "stack_name: on", "stack_name: on", "environments.dev.stack_name", "boolean true", id="on-as-boolean"),
-    pytest.param("stack_name: osb-dev", "stack_name: 2026-01-01", "stack_name: 2026", "environments.dev.stack_name", "a date", id="date-as-text"),
+    pytest.param(
+        "architecture: x86_64",
+        "architecture: yes",
+        "architecture: yes",
+        "base_image.architecture",
+        "boolean true",
+        id="yes-as-boolean",
+    ),
+    pytest.param(
+        "architecture: x86_64",
+        "architecture: off",
+        "architecture: off",
+        "base_image.architecture",
+        "boolean false",
+        id="off-as-boolean",
+    ),
+    pytest.param(
+        'version: "17"',
+        "version: 1.10",
+        "version: 1.10",
+        "installers.jdk.version",
+        "1.10 would become 1.1",
+        id="version-as-float",
+    ),
+    pytest.param(
+        'owners: ["136693071363"]',
+        "owners: [012345678901]",
+        "owners: [0123",
+        "base_image.owners[0]",
+        "loses its leading zero",
+        id="account-id-leading-zero",
+    ),
+    pytest.param(
+        'owners: ["136693071363"]',
+        "owners: [012345670123]",
+        "owners: [0123",
+        "base_image.owners[0]",
+        "loses its leading zero",
+        id="account-id-octal",
+    ),
+    pytest.param(
+        'version: "17"', "version: 12:30", "version: 12:30", "installers.jdk.version", "base-60", id="time-as-base-60"
+    ),
+    pytest.param(
+        "stack_name: osb-dev",
+        "stack_name: on",
+        "stack_name: on",
+        "environments.dev.stack_name",
+        "boolean true",
+        id="on-as-boolean",
+    ),
+    pytest.param(
+        "stack_name: osb-dev",
+        "stack_name: 2026-01-01",
+        "stack_name: 2026",
+        "environments.dev.stack_name",
+        "a date",
+        id="date-as-text",
+    ),
 ]
 
 
@@ -82,15 +133,39 @@ def test_tab_indentation_is_rejected(tmp_path: Path) -> None:
 
 
 SCHEMA_MISTAKES = [
-    pytest.param("    stack_name: osb-dev\n", "", "environments.dev.stack_name", "required field is missing", id="missing-field"),
+    pytest.param(
+        "    stack_name: osb-dev\n", "", "environments.dev.stack_name", "required field is missing", id="missing-field"
+    ),
     pytest.param("region: us-east-1", "region: us-east-1\nregoin: x", "regoin", "unknown field", id="unknown-field"),
-    pytest.param("min: 1, max: 4", "min: one, max: 4", "environments.dev.asg.min", "valid integer", id="text-for-integer"),
-    pytest.param("min: 1, max: 4, desired: 2", "min: 3, max: 4, desired: 2", "environments.dev.asg", "min <= desired <= max", id="asg-order"),
+    pytest.param(
+        "min: 1, max: 4", "min: one, max: 4", "environments.dev.asg.min", "valid integer", id="text-for-integer"
+    ),
+    pytest.param(
+        "min: 1, max: 4, desired: 2",
+        "min: 3, max: 4, desired: 2",
+        "environments.dev.asg",
+        "min <= desired <= max",
+        id="asg-order",
+    ),
     pytest.param("target: local", "target: azure", "target", "'local' or 'aws'", id="unknown-target"),
     pytest.param("region: us-east-1", "region: US-EAST-1", "region", "AWS region name", id="bad-region"),
-    pytest.param("promote_from: dev", "promote_from: dve", "environments.qa.promote_from", "'dve' is not defined", id="dangling-promote-from"),
-    pytest.param("stack_name: osb-qa", "stack_name: osb-dev", "environments.qa.stack_name", "already used", id="shared-stack"),
-    pytest.param("name: osb-dev.osb.internal", "name: osb-dev.example.org", "environments.dev.dns", "not inside zone", id="dns-outside-zone"),
+    pytest.param(
+        "promote_from: dev",
+        "promote_from: dve",
+        "environments.qa.promote_from",
+        "'dve' is not defined",
+        id="dangling-promote-from",
+    ),
+    pytest.param(
+        "stack_name: osb-qa", "stack_name: osb-dev", "environments.qa.stack_name", "already used", id="shared-stack"
+    ),
+    pytest.param(
+        "name: osb-dev.osb.internal",
+        "name: osb-dev.example.org",
+        "environments.dev.dns",
+        "not inside zone",
+        id="dns-outside-zone",
+    ),
 ]
 
 

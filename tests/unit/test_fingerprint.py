@@ -9,7 +9,9 @@ import pytest
 from builder.fingerprint import Fingerprint
 
 
-def sample(tmp_path: Path, script: str = "echo hi\n", ami: str = "ami-1", config: dict[str, object] | None = None) -> str:
+def sample(
+    tmp_path: Path, script: str = "echo hi\n", ami: str = "ami-1", config: dict[str, object] | None = None
+) -> str:
     path = tmp_path / "script.sh"
     path.write_text(script, encoding="utf-8")
     fingerprint = Fingerprint()

@@ -27,12 +27,17 @@ def build(run_id: str, uuid: str, ami: str, name: str = "osb") -> dict[str, Any]
 
 def write(tmp_path: Path, *builds: dict[str, Any]) -> Path:
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({"builds": list(builds), "last_run_uuid": builds[-1]["packer_run_uuid"] if builds else ""}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"builds": list(builds), "last_run_uuid": builds[-1]["packer_run_uuid"] if builds else ""}),
+        encoding="utf-8",
+    )
     return path
 
 
 def test_manifest_picks_this_run(tmp_path: Path) -> None:
-    path = write(tmp_path, build("old-run", "old-uuid", "ami-00000000000000001"), build(RUN_ID, UUID, "ami-00000000000000002"))
+    path = write(
+        tmp_path, build("old-run", "old-uuid", "ami-00000000000000001"), build(RUN_ID, UUID, "ami-00000000000000002")
+    )
 
     artifact = read_manifest(path, RUN_ID, "osb", UUID)
 
@@ -43,11 +48,27 @@ def test_manifest_picks_this_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("builds", "uuid", "phrase"),
     [
-        pytest.param([build("old-run", "old-uuid", "ami-00000000000000001")], UUID, "no build named", id="only-earlier-run"),
-        pytest.param([build(RUN_ID, "other-uuid", "ami-00000000000000001")], UUID, "no build named", id="same-run-id-other-packer-run"),
-        pytest.param([build(RUN_ID, UUID, "ami-00000000000000001", name="other")], UUID, "no build named", id="other-build-name"),
-        pytest.param([build(RUN_ID, UUID, "ami-1"), build(RUN_ID, UUID, "ami-2")], UUID, "refusing to guess", id="two-claims"),
-        pytest.param([{**build(RUN_ID, UUID, "x"), "artifact_id": "us-east-1:snap-1"}], UUID, "is not region:ami-id", id="not-an-ami"),
+        pytest.param(
+            [build("old-run", "old-uuid", "ami-00000000000000001")], UUID, "no build named", id="only-earlier-run"
+        ),
+        pytest.param(
+            [build(RUN_ID, "other-uuid", "ami-00000000000000001")],
+            UUID,
+            "no build named",
+            id="same-run-id-other-packer-run",
+        ),
+        pytest.param(
+            [build(RUN_ID, UUID, "ami-00000000000000001", name="other")], UUID, "no build named", id="other-build-name"
+        ),
+        pytest.param(
+            [build(RUN_ID, UUID, "ami-1"), build(RUN_ID, UUID, "ami-2")], UUID, "refusing to guess", id="two-claims"
+        ),
+        pytest.param(
+            [{**build(RUN_ID, UUID, "x"), "artifact_id": "us-east-1:snap-1"}],
+            UUID,
+            "is not region:ami-id",
+            id="not-an-ami",
+        ),
     ],
 )
 def test_manifest_rejects_foreign_builds(tmp_path: Path, builds: list[dict[str, Any]], uuid: str, phrase: str) -> None:

@@ -42,7 +42,11 @@ def test_hcl_literal_rejects_python_objects() -> None:
 
 @pytest.mark.parametrize(
     ("output", "expected"),
-    [("Packer v1.6.6\n", (1, 6, 6)), ("Packer v1.11.2\n\nYour version of Packer is out of date!", (1, 11, 2)), ("1.9.4", (1, 9, 4))],
+    [
+        ("Packer v1.6.6\n", (1, 6, 6)),
+        ("Packer v1.11.2\n\nYour version of Packer is out of date!", (1, 11, 2)),
+        ("1.9.4", (1, 9, 4)),
+    ],
 )
 def test_parse_packer_version(output: str, expected: tuple[int, int, int]) -> None:
     assert render.parse_packer_version(output).as_tuple == expected
@@ -62,7 +66,11 @@ def sample_variables(tmp_path: Path, target: str) -> dict[str, Any]:
         "ssh_private_key_file": str(tmp_path / "id_rsa"),
         "ssh_timeout": "10m",
         "volume_size_gb": 40,
-        "ami_tags": {"Name": "osb-dev", "osb-image:run-id": "20261204t000000-abcdef", "osb-image:source-ami": "ami-0deb12b00c5eed001"},
+        "ami_tags": {
+            "Name": "osb-dev",
+            "osb-image:run-id": "20261204t000000-abcdef",
+            "osb-image:source-ami": "ami-0deb12b00c5eed001",
+        },
         "run_tags": {"osb-image:run-id": "20261204t000000-abcdef"},
         "manifest_path": str(tmp_path / "manifest.json"),
         "artifacts_dir": str(tmp_path / "artifacts"),
@@ -85,7 +93,12 @@ def sample_variables(tmp_path: Path, target: str) -> dict[str, Any]:
 
 def render_for(tmp_path: Path, version: tuple[int, int, int], target: str) -> Path:
     output = tmp_path / "rendered"
-    context = {"packer_version": version, "needs_required_plugins": version >= (1, 7, 0), "target": target, "layer": "base"}
+    context = {
+        "packer_version": version,
+        "needs_required_plugins": version >= (1, 7, 0),
+        "target": target,
+        "layer": "base",
+    }
     render.render_templates(TEMPLATES, output, context, sample_variables(tmp_path, target))
     return output
 
