@@ -3,7 +3,7 @@
 The driver runs the suite against a host booted from a freshly baked image::
 
     pytest tests/image --hosts=paramiko://admin@127.0.0.1:2299?ssh_identity_file=KEY --sudo \\
-        --expect-jdk-version=17 --stand-in-installers --builder-public-key=builder.pub
+        --expect-jdk-version=17 --stand-in-installers --builder-public-key=builder.pub --layer=domain
 
 Every option also reads an OSB_IMAGE_* environment variable, so the suite can run
 with only ``--hosts`` and ``--sudo`` on the command line. A check whose input is
@@ -31,8 +31,19 @@ def _env_flag(name: str) -> bool:
     raise pytest.UsageError(f"{name}={value!r} is not a boolean. Use true or false")
 
 
+LAYERS = ("base", "domain")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("osb-image", "osb-image image checks")
+    group.addoption(
+        "--layer",
+        choices=LAYERS,
+        default=os.environ.get("OSB_IMAGE_LAYER") or "base",
+        help="Layer of the image under test: base (OS, JDK, Oracle home) or domain (base plus the "
+        "environment's domain, units and first-boot scripts). Domain checks are skipped on base "
+        "(env OSB_IMAGE_LAYER, default base).",
+    )
     group.addoption(
         "--expect-jdk-version",
         default=os.environ.get("OSB_IMAGE_EXPECT_JDK_VERSION"),
@@ -49,9 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stand-in-installers",
         action="store_true",
         default=_env_flag("OSB_IMAGE_STAND_IN_INSTALLERS"),
-        help="The image was baked with stand-in Oracle installers (local target): checks that need "
-        "real Oracle binaries are skipped and the stand-in record is required "
-        "(env OSB_IMAGE_STAND_IN_INSTALLERS=true).",
+        help="The image was baked on the local target, with stand-in Oracle installers and, for the "
+        "domain layer, the Chef stand-in: checks that need real Oracle binaries or a real Chef run "
+        "are skipped and the stand-in records are required (env OSB_IMAGE_STAND_IN_INSTALLERS=true).",
     )
     group.addoption(
         "--builder-public-key",
@@ -73,6 +84,13 @@ class Layout:
     upload_dir: str = "/tmp/osb-image-artifacts"
     staging_dir: str = "/var/tmp/osb-image-staging"
     build_info: str = "/etc/osb-image/build-info"
+    # Domain layer: chef/cookbooks/osb/attributes/default.rb sets the same paths.
+    domain_home: str = "/u01/app/oracle/config/domains/osb_domain"
+    domain_spec: str = "/etc/osb-image/domain-spec.json"
+    first_boot_env: str = "/etc/osb-image/first-boot.env"
+    first_boot_dir: str = "/opt/osb-image/first-boot"
+    wlst_dir: str = "/opt/osb-image/wlst"
+    wlst_standin_dir: str = "/opt/osb-image/wlst-standin"
 
     @property
     def jdk_root(self) -> str:
@@ -87,6 +105,22 @@ class Layout:
 def layout() -> Layout:
     """Image layout shared with the Packer templates."""
     return Layout()
+
+
+@pytest.fixture(scope="session")
+def layer(pytestconfig: pytest.Config) -> str:
+    """Layer of the image under test: base or domain."""
+    value = str(pytestconfig.getoption("--layer"))
+    if value not in LAYERS:
+        raise pytest.UsageError(f"OSB_IMAGE_LAYER={value!r} is not a layer. Use base or domain")
+    return value
+
+
+@pytest.fixture(scope="session")
+def domain_layer(layer: str) -> None:
+    """Skip the test unless the image under test is a domain layer image."""
+    if layer != "domain":
+        pytest.skip("base layer image")
 
 
 @pytest.fixture(scope="session")

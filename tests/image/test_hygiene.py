@@ -87,14 +87,14 @@ def test_builder_key_not_authorized(host, existing_paths, builder_key_blob):
     assert found.stdout.split() == [], "the builder's public key can still log in"
 
 
-def test_build_record(host, layout, stand_in_installers):
+def test_build_record(host, layout, layer, stand_in_installers):
     record = host.file(layout.build_info)
     assert record.is_file, f"{layout.build_info} is missing"
     assert record.mode == 0o644
     entries = dict(
         line.split("=", 1) for line in record.content_string.splitlines() if line and not line.startswith("#")
     )
-    assert entries.get("layer") == "base"
+    assert entries.get("layer") == layer
     assert entries.get("stand_in_installers") == str(stand_in_installers).lower()
 
 

@@ -88,7 +88,9 @@ def write_plan(adapter):
             handle.close()
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory)
+        # An explicit mode, because Jython without its native POSIX library
+        # creates directories 0777 whatever the umask.
+        os.makedirs(directory, 0o750)
     handle = open(path, "w")
     try:
         handle.write(text)

@@ -237,7 +237,9 @@ class Session(object):
         config_dir = os.path.join(domain_dir, "config")
         for directory in (state_dir, config_dir):
             if not os.path.isdir(directory):
-                os.makedirs(directory)
+                # An explicit mode, because Jython without its native POSIX
+                # library creates directories 0777 whatever the umask.
+                os.makedirs(directory, 0o750)
         _write_text(os.path.join(state_dir, "state.json"),
                     json.dumps(self.root.to_state(), indent=1, sort_keys=True) + "\n")
         _write_text(os.path.join(config_dir, "config.xml"), _config_xml(self.root))

@@ -4,15 +4,19 @@
 # Secrets Manager secrets (secretsmanager:...), with %{environment} replaced
 # by the Chef environment name.
 
-# OS account and directory layout. ORACLE_HOME contains the binaries (osb-base role).
-# The domain lives outside it, so a patched ORACLE_HOME can be baked without it.
+# OS account and directory layout, the same that packer/scripts/10-os-prep.sh and
+# 40-oracle-installers.sh create in the base image. ORACLE_HOME contains the
+# binaries; the domain lives outside it, so a patched ORACLE_HOME can be baked
+# without it.
 default['osb']['user'] = 'oracle'
+default['osb']['uid'] = 1100
 default['osb']['group'] = 'oinstall'
-default['osb']['oracle_base'] = '/u01/oracle'
-default['osb']['oracle_home'] = '/u01/oracle/middleware'
-default['osb']['inventory_dir'] = '/u01/oracle/oraInventory'
-default['osb']['domains_dir'] = '/u01/oracle/config/domains'
-default['osb']['applications_dir'] = '/u01/oracle/config/applications'
+default['osb']['gid'] = 1100
+default['osb']['oracle_base'] = '/u01/app/oracle'
+default['osb']['oracle_home'] = '/u01/app/oracle/product/12.2.1.3/osb'
+default['osb']['inventory_dir'] = '/u01/app/oraInventory'
+default['osb']['domains_dir'] = '/u01/app/oracle/config/domains'
+default['osb']['applications_dir'] = '/u01/app/oracle/config/applications'
 default['osb']['wlst_dir'] = '/opt/osb-image/wlst'
 default['osb']['first_boot_dir'] = '/opt/osb-image/first-boot'
 
@@ -27,7 +31,8 @@ default['osb']['artifact_prefix'] = 'osb/12.2.1.3'
 # JDK 8 (FMW 12.2.1.3 is certified on JDK 8 only).
 default['osb']['jdk']['archive'] = 'jdk-8u202-linux-x64.tar.gz'
 default['osb']['jdk']['sha256'] = nil
-default['osb']['jdk']['home'] = '/usr/lib/jvm/jdk1.8.0'
+# packer/scripts/30-jdk.sh points ORACLE_BASE/jdk/current at the installed JDK.
+default['osb']['jdk']['home'] = '/u01/app/oracle/jdk/current'
 
 # Installers (generic FMW Infrastructure jar first, then the OSB jar into the same ORACLE_HOME).
 default['osb']['installers']['infrastructure']['file'] = 'fmw_12.2.1.3.0_infrastructure.jar'
@@ -46,6 +51,10 @@ default['osb']['domain']['name'] = 'osb_domain'
 default['osb']['domain']['spec_path'] = '/etc/osb-image/domain-spec.json'
 default['osb']['domain']['production_mode'] = true
 default['osb']['domain']['template_managed_servers'] = ['osb_server1']
+# MaxSize of the environment's Auto Scaling group, passed to osb_domain.py as
+# --asg-max. The bake sets it from pipeline.yaml (packer/scripts/50-domain.sh
+# passes it as a JSON attribute); nil falls back to cluster.asg_max_size.
+default['osb']['domain']['asg_max'] = nil
 default['osb']['rcu']['url'] = nil
 default['osb']['rcu']['schema_prefix'] = nil
 default['osb']['rcu']['password_secret'] = 'ssm:/osb/%{environment}/rcu/stb-password'

@@ -40,13 +40,15 @@ spec = OsbCookbook::DomainSpec.build(
 )
 
 # The bake uploads the repository's wlst/ directory to node['osb']['wlst_dir'] before Chef runs.
+asg_max = node['osb']['domain']['asg_max'] || node['osb']['cluster']['asg_max_size']
+
 osb_domain spec['domain']['name'] do
   spec spec
   spec_path node['osb']['domain']['spec_path']
   wlst_dir node['osb']['wlst_dir']
   oracle_home node['osb']['oracle_home']
   java_home node['osb']['jdk']['home']
-  asg_max_size node['osb']['cluster']['asg_max_size']
+  asg_max_size asg_max
   rcu_password_secret spec['rcu']['passwordSecret']
   user node['osb']['user']
   group node['osb']['group']

@@ -6,6 +6,20 @@
 # never at bake time: secrets, slot claim and server start happen there.
 osb = node['osb']
 
+# The base image has none of these directories: it is baked by packer/scripts, not the os_prep recipe.
+directory osb['first_boot_dir'] do
+  owner 'root'
+  group osb['group']
+  mode '0755'
+  recursive true
+end
+
+directory '/var/lib/osb-image' do
+  owner 'root'
+  group 'root'
+  mode '0755'
+end
+
 %w(osb_first_boot.sh osb_managed_server.sh osb_slot.py osb_first_boot_offline.py osb_register_machine.py).each do |script|
   cookbook_file ::File.join(osb['first_boot_dir'], script) do
     source script

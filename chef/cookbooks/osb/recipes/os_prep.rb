@@ -5,13 +5,18 @@
 # OS account, directories, packages and kernel limits that the FMW 12.2.1.3 installers check.
 osb = node['osb']
 
-group osb['group']
+# Same ids and home as packer/scripts/10-os-prep.sh, so files keep their owner
+# whichever of the two prepared the host.
+group osb['group'] do
+  gid osb['gid']
+end
 
 user osb['user'] do
+  uid osb['uid']
   gid osb['group']
-  home osb['oracle_base']
+  home '/home/oracle'
   shell '/bin/bash'
-  manage_home false
+  manage_home true
 end
 
 [osb['oracle_base'], osb['inventory_dir'], osb['domains_dir'], osb['applications_dir'],

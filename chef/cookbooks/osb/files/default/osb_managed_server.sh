@@ -1,9 +1,11 @@
 #!/bin/bash
 # Start or stop this instance's dynamic server through the local Node Manager.
-# OSB_SERVER_NAME comes from /etc/osb-image/instance.env, written by first boot.
+# OSB_SERVER_NAME comes from /etc/osb-image/instance.env, written by first boot;
+# OSB_DOMAIN_HOME and OSB_ORACLE_HOME from /etc/osb-image/first-boot.env, baked
+# with the image. osb-managed-server.service reads both files.
 set -euo pipefail
-: "${OSB_SERVER_NAME:?}" "${OSB_DOMAIN_HOME:=/u01/oracle/config/domains/osb_domain}"
-WLST=/u01/oracle/middleware/oracle_common/common/bin/wlst.sh
+: "${OSB_SERVER_NAME:?}" "${OSB_DOMAIN_HOME:?}" "${OSB_ORACLE_HOME:?}"
+WLST="$OSB_ORACLE_HOME/oracle_common/common/bin/wlst.sh"
 DOMAIN_NAME=$(basename "$OSB_DOMAIN_HOME")
 case "${1:-}" in
   start) verb=nmStart ;;

@@ -1,5 +1,5 @@
 # InSpec controls for a converged (not yet booted) OSB image.
-domain_home = '/u01/oracle/config/domains/osb_domain'
+domain_home = '/u01/app/oracle/config/domains/osb_domain'
 
 control 'osb-domain-baked' do
   title 'The domain is written and holds no secret values'
@@ -23,6 +23,9 @@ control 'osb-units' do
   %w(osb-nodemanager osb-admin-server osb-managed-server).each do |unit|
     describe file("/etc/systemd/system/#{unit}.service") do
       it { should exist }
+    end
+    describe systemd_service(unit) do
+      it { should_not be_enabled }
     end
   end
 end
