@@ -23,6 +23,7 @@ from builder.errors import NotFoundError, StepFailedError
 from builder.layers import BASE, DOMAIN, Artifact, LayerPlan
 from builder.network import resolve_subnets
 from builder.runs import git_revision, new_run_id, run_directory, runs_directory
+from builder.signals import shielded
 from builder.targets.base import Target
 
 logger = logging.getLogger(__name__)
@@ -126,9 +127,29 @@ def plan_layer(
     return plan
 
 
+def require_valid_checkout(loaded: LoadedPipeline) -> None:
+    """Raise before any AWS call unless the checkout next to pipeline.yaml is complete and valid.
+
+    Checks that the Packer templates are there, then the cookbook and every
+    environment's domain spec, and reports the first problem like a configuration error.
+    """
+    from builder.errors import ConfigError, InvalidInputError
+    from builder.validate import validate_all
+
+    templates = loaded.root / "packer" / "templates"
+    if not templates.is_dir():
+        raise InvalidInputError(
+            f"{loaded.path}: {templates} not found; pipeline.yaml must sit at the top of an osb-image checkout, next to packer/, chef/ and wlst/"
+        )
+    problems = validate_all(loaded)
+    if problems:
+        raise ConfigError(problems)
+
+
 def plan(target: Target, loaded: LoadedPipeline, environment: str, rebake: bool = False) -> list[LayerPlan]:
     """Return the base and domain plans for ``environment``; changes nothing in AWS."""
     loaded.environment(environment)
+    require_valid_checkout(loaded)
     version = render.packer_version()
     source_ami = resolve_source_ami(target.clients, loaded)
     base_plan = plan_layer(target, loaded, BASE, environment, source_ami, rebake, version)
@@ -247,10 +268,11 @@ def bake_layer(target: Target, loaded: LoadedPipeline, layer_plan: LayerPlan) ->
             layer_plan.inputs,
         )
     finally:
-        try:
-            _clean_up(target, run_id, succeeded, ami_id, directory)
-        finally:
-            reap.mark_run_finished(runs_directory(), run_id)
+        with shielded(f"cleanup of run {run_id}"):
+            try:
+                _clean_up(target, run_id, succeeded, ami_id, directory)
+            finally:
+                reap.mark_run_finished(runs_directory(), run_id)
 
 
 def _run_packer(
@@ -361,9 +383,11 @@ def _packer_variables(
         )
         return variables
 
-    from builder.domain_render import render_domain_spec
+    from builder.domain_render import render_domain_spec, write_domain_files
 
     environment = layer_plan.environment
+    # Its own folder, because the whole folder is uploaded and the run folder holds keys.
+    domain_files = write_domain_files(loaded.root / "chef", environment, directory / "domain-files")
     spec_file = directory / "domain-spec.json"
     spec_file.write_text(
         json.dumps(render_domain_spec(loaded.root / "chef", environment), indent=2, sort_keys=True) + "\n",
@@ -375,6 +399,7 @@ def _packer_variables(
             "chef_dir": str(loaded.root / "chef"),
             "wlst_dir": str(loaded.root / "wlst"),
             "domain_spec_file": str(spec_file),
+            "domain_files_dir": str(domain_files),
             "asg_max": pipeline.environments[environment].asg.max,
             "stand_in_chef": target.stand_in_installers,
             "chef_installer_name": artifact_names.get("chef_client", ""),

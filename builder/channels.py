@@ -81,8 +81,8 @@ def check_promotable(clients: ClientFactory, pipeline: LoadedPipeline, environme
     if result != tags.TESTS_PASSED:
         found = "is missing" if result is None else f"is {result!r}"
         raise RejectedError(
-            f"AMI {ami_id} cannot be promoted to {environment_name}: tag {tags.TESTS} {found}, "
-            f"expected {tags.TESTS_PASSED!r}; run `osb-image test {ami_id}` and promote it once the tests pass"
+            f"AMI {ami_id} is not tested for {environment_name}: tag {tags.TESTS} {found}, "
+            f"expected {tags.TESTS_PASSED!r}; run `osb-image test {ami_id}` and use it once the tests pass"
         )
 
     source = environment.promote_from
@@ -90,11 +90,32 @@ def check_promotable(clients: ClientFactory, pipeline: LoadedPipeline, environme
         return
     source_parameter = pipeline.pipeline.channels.parameter_name(source)
     source_amis = {version.ami_id for version in history(clients, pipeline, source)}
-    if ami_id not in source_amis:
-        raise RejectedError(
-            f"AMI {ami_id} cannot be promoted to {environment_name}: environment {environment_name} takes AMIs only "
-            f"from {source}, and {ami_id} was never in channel {source_parameter}; promote it to {source} first"
-        )
+    if ami_id in source_amis:
+        return
+    # Domain AMIs are built per environment, so "qa runs only what dev ran" compares the
+    # base AMI (OS, JDK and Oracle binaries) that the domain layer was built on.
+    base_ami = image_tags.get(tags.SOURCE_AMI) if image_tags.get(tags.LAYER) == "domain" else None
+    if base_ami is not None and base_ami in _base_amis(clients, source_amis):
+        return
+    what = f"its base {base_ami} was never under an AMI of" if base_ami else f"{ami_id} was never in"
+    raise RejectedError(
+        f"AMI {ami_id} cannot be promoted to {environment_name}: environment {environment_name} takes only what "
+        f"{source} ran, and {what} channel {source_parameter}; release {source} on that base first"
+    )
+
+
+def _base_amis(clients: ClientFactory, ami_ids: set[str]) -> set[str]:
+    """Return the base AMIs that the given domain AMIs were built on."""
+    bases: set[str] = set()
+    for ami_id in sorted(ami_ids):
+        try:
+            image = describe_image(clients, ami_id)
+        except NotFoundError:
+            continue
+        source = tags.as_dict(image.get("Tags")).get(tags.SOURCE_AMI)
+        if source:
+            bases.add(source)
+    return bases
 
 
 def history(clients: ClientFactory, pipeline: LoadedPipeline, environment_name: str) -> list[ChannelVersion]:

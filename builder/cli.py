@@ -16,40 +16,13 @@ from typing import Any
 import click
 
 from builder import output
+from builder.cli_context import Context, pass_context
+from builder.cli_images import images_group, reap_command
 from builder.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, OsbImageError
 
 logger = logging.getLogger(__name__)
 
 
-class Context:
-    """Options shared by every command; loads the pipeline and target on first use."""
-
-    def __init__(self, config: Path, target: str | None, as_json: bool, debug: bool) -> None:
-        self.config = config
-        self.target_name = target
-        self.as_json = as_json
-        self.debug = debug
-        self._loaded: Any = None
-        self._target: Any = None
-
-    @property
-    def loaded(self) -> Any:
-        if self._loaded is None:
-            from builder.config import load_pipeline
-
-            self._loaded = load_pipeline(self.config, self.target_name)
-        return self._loaded
-
-    @property
-    def target(self) -> Any:
-        if self._target is None:
-            from builder.targets import make_target
-
-            self._target = make_target(self.loaded)
-        return self._target
-
-
-pass_context = click.make_pass_decorator(Context)
 ENV_OPTION = click.option(
     "--env", "environment", required=True, metavar="NAME", help="Environment from pipeline.yaml (dev, qa, prod)."
 )
@@ -83,8 +56,11 @@ def cli(
 @cli.command()
 @pass_context
 def validate(context: Context) -> None:
-    """Check pipeline.yaml without calling AWS."""
+    """Check pipeline.yaml, the cookbook and each environment's domain spec without calling AWS."""
+    from builder.bake import require_valid_checkout
+
     loaded = context.loaded
+    require_valid_checkout(loaded)
     environments = ", ".join(loaded.pipeline.environments)
     output.emit(
         {"config": str(loaded.path), "valid": True, "environments": list(loaded.pipeline.environments)},
@@ -269,10 +245,28 @@ def local_status(context: Context) -> None:
     output.emit(state, context.as_json, "\n".join(lines))
 
 
-from builder.cli_images import images_group, reap_command  # noqa: E402 - they import Context from here
-
 cli.add_command(images_group)
 cli.add_command(reap_command)
+
+
+def _set_json(click_context: click.Context, _parameter: click.Parameter, value: bool) -> None:
+    if value:
+        click_context.ensure_object(Context).as_json = True
+
+
+def _add_json_option(command: click.Command) -> None:
+    """Accept ``--json`` after the command name too (``osb-image release --env dev --json``)."""
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _add_json_option(subcommand)
+        return
+    command.params.append(
+        click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json, help="Print the result as one JSON object on stdout.")
+    )
+
+
+for _command in cli.commands.values():
+    _add_json_option(_command)
 
 
 def _log_progress(message: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from builder import output
-from builder.cli import Context, pass_context
+from builder.cli_context import Context, pass_context
 from builder.errors import StepFailedError
 
 DEFAULT_REAP_AGE = "2h"

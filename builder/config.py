@@ -192,7 +192,7 @@ class LoadedPipeline:
         except KeyError:
             known = ", ".join(sorted(self.pipeline.environments))
             raise NotFoundError(
-                f"{self.path.name}: environments: environment {name!r} is not defined; use one of: {known}"
+                f"--env: environment {name!r} is not defined in {self.path.name}; use one of: {known}"
             ) from None
 
 
@@ -283,6 +283,10 @@ def _to_problem(loaded: LoadedYaml, item: Any) -> Problem:
         return Problem(loaded.file, line, field, "unknown field; check its spelling or remove it")
     if hint is not None and kind.endswith("_type"):
         return Problem(loaded.file, line, field, hint)
+    scalar = loaded.scalars.get(location)
+    if scalar is not None and not scalar.plain and kind in {"int_type", "bool_type", "float_type"}:
+        wanted = {"int_type": "a whole number", "bool_type": "true or false", "float_type": "a number"}[kind]
+        return Problem(loaded.file, line, field, f"expected {wanted}, got the quoted text {scalar.raw!r}; remove the quotes")
     if kind == "string_pattern_mismatch":
         value = item.get("input")
         return Problem(

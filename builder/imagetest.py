@@ -21,6 +21,7 @@ from builder.config import LoadedPipeline
 from builder.errors import InvalidInputError, NotFoundError, StepFailedError
 from builder.network import resolve_subnets
 from builder.runs import new_run_id, run_directory, runs_directory
+from builder.signals import shielded
 from builder.targets.base import SshEndpoint, Target
 
 logger = logging.getLogger(__name__)
@@ -105,12 +106,13 @@ def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResul
                 directory / "image-tests.log",
             )
     finally:
-        try:
-            resources.cleanup_run(clients, run_id, remove_images=False)
-            for key_file in directory.glob("*-key/id_rsa"):
-                key_file.unlink(missing_ok=True)
-        finally:
-            reap.mark_run_finished(runs_directory(), run_id)
+        with shielded(f"cleanup of run {run_id}"):
+            try:
+                resources.cleanup_run(clients, run_id, remove_images=False)
+                for key_file in directory.glob("*-key/id_rsa"):
+                    key_file.unlink(missing_ok=True)
+            finally:
+                reap.mark_run_finished(runs_directory(), run_id)
 
     counts = _read_junit(report)
     passed = status == 0 and counts["tests"] - counts["skipped"] > 0

@@ -197,7 +197,9 @@ class PackerRun:
             return
         self._interrupted = signum
         logger.warning("packer: received %s; asking Packer to stop and clean up", signal.Signals(signum).name)
+        # Packer 1.6's first process is a panicwrap parent that ignores SIGINT; its child
+        # does the work. Both are in Packer's own process group, so signal the group.
         try:
-            os.kill(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGINT)
         except ProcessLookupError:
             pass

@@ -197,7 +197,7 @@ def _resolve_ami(clients: ClientFactory, pipeline: LoadedPipeline, environment_n
             name = pipeline.pipeline.channels.parameter_name(environment_name)
             raise NotFoundError(
                 f"channel {name} of environment {environment_name} does not exist; "
-                f"promote a tested AMI with `osb-image promote {environment_name} AMI` first"
+                f"promote a tested AMI with `osb-image promote --env {environment_name} AMI` first"
             )
         ami_id = channel.ami_id
         logger.info("%s: version %d of channel %s", ami_id, channel.version, channel.name)
@@ -401,7 +401,7 @@ def _update(
         )["Id"]
     except ClientError as error:
         if _is_no_changes(str(error)):
-            return _unchanged(clients, stack_name, ami_id, report)
+            return _unchanged(clients, environment, ami_id, template_body, parameters, report, deadline)
         raise _request_failure(clients, stack_name, "creating a change set", ami_id, error) from error
 
     executed = False
@@ -410,7 +410,9 @@ def _update(
         if change_set["Status"] == "FAILED":
             reason = str(change_set.get("StatusReason", ""))
             if _is_no_changes(reason):
-                return _unchanged(clients, stack_name, ami_id, report)
+                _delete_change_set(cloudformation, stack_name, change_set_id)
+                executed = True
+                return _unchanged(clients, environment, ami_id, template_body, parameters, report, deadline)
             raise StepFailedError(
                 f"stack {stack_name}: change set {change_set_name} for {ami_id} failed: {reason}; "
                 "fix the template or parameters and run the rollout again"
@@ -439,11 +441,48 @@ def _update(
     return RolloutResult(stack_name, status, ami_id, changes, image.launch_template_version)
 
 
-def _unchanged(clients: ClientFactory, stack_name: str, ami_id: str, report: ProgressCallback) -> RolloutResult:
-    logger.info("%s: already runs %s with this template and these parameters; no changes", stack_name, ami_id)
-    report(f"stack {stack_name}: no changes")
+def _unchanged(
+    clients: ClientFactory,
+    environment: Environment,
+    ami_id: str,
+    template_body: str,
+    parameters: list[dict[str, str]],
+    report: ProgressCallback,
+    deadline: float,
+) -> RolloutResult:
+    """Confirm that the stack really runs ``ami_id`` before calling "no changes" a success.
+
+    NOTE: moto 5.2.5 compares a change set with the parameters of the stack's creation,
+    so rolling back to the AMI the stack was created with reports no changes while the
+    group still runs a later AMI. Then the stack is updated directly, and if that too
+    changes nothing the rollout fails rather than report a false success.
+    """
+    stack_name = environment.stack_name
     image = _stack_image(clients, stack_name, _stack_status(clients, stack_name))
-    return RolloutResult(stack_name, STATUS_UNCHANGED, ami_id, [], image.launch_template_version)
+    if image.ami_id in (None, ami_id):
+        logger.info("%s: already runs %s with this template and these parameters; no changes", stack_name, ami_id)
+        report(f"stack {stack_name}: no changes")
+        return RolloutResult(stack_name, STATUS_UNCHANGED, ami_id, [], image.launch_template_version)
+
+    logger.warning("%s: change set reports no changes but the group runs %s, not %s; updating the stack directly", stack_name, image.ami_id, ami_id)
+    cloudformation = clients.client("cloudformation")
+    seen_events = _event_ids(clients, stack_name)
+    try:
+        cloudformation.update_stack(
+            StackName=stack_name, TemplateBody=template_body, Parameters=parameters, Capabilities=["CAPABILITY_IAM"]
+        )
+    except ClientError as error:
+        if _is_no_changes(str(error)):
+            raise StepFailedError(
+                f"stack {stack_name}: CloudFormation reports no changes, but its group runs {image.ami_id}, not {ami_id}; "
+                "inspect the stack's launch template"
+            ) from error
+        raise _request_failure(clients, stack_name, "updating the stack", ami_id, error) from error
+    status = _wait_for_stack(clients, stack_name, seen_events, report, deadline)
+    updated = _stack_image(clients, stack_name, status)
+    if updated.ami_id != ami_id:
+        raise StepFailedError(f"stack {stack_name}: {status}, but its group runs {updated.ami_id}, not {ami_id}")
+    return RolloutResult(stack_name, status, ami_id, [], updated.launch_template_version)
 
 
 def _is_no_changes(text: str) -> bool:

@@ -22,6 +22,9 @@ from builder.errors import ConfigError, Problem
 PathKey = tuple[str | int, ...]
 
 _BOOLEAN_WORDS = {"true", "false"}
+# A pipeline has a few hundred values; nested aliases ("billion laughs") can expand a
+# small file to millions, so expansion stops here.
+MAX_NODES = 10_000
 _LEADING_ZERO_INT = re.compile(r"^[-+]?0[0-9_]+$")
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 _OTHER_BASE_INT = re.compile(r"^[-+]?0[xob]", re.IGNORECASE)
@@ -144,10 +147,19 @@ def load_yaml(path: Path) -> LoadedYaml:
     loaded = LoadedYaml(data=None, scalars={}, lines={}, file=name)
     problems: list[Problem] = []
     constructor = _MarkingLoader("")
-    loaded.data = _build(node, (), loaded, problems, constructor)
+    try:
+        loaded.data = _build(node, (), loaded, problems, constructor)
+    except _TooManyNodes:
+        raise ConfigError(
+            [Problem(name, None, "", f"the file expands to more than {MAX_NODES} values through YAML aliases; remove the nested aliases")]
+        ) from None
     if problems:
         raise ConfigError(problems)
     return loaded
+
+
+class _TooManyNodes(Exception):
+    """Raised when aliases make the document expand past MAX_NODES values."""
 
 
 def _build(
@@ -157,6 +169,8 @@ def _build(
     problems: list[Problem],
     constructor: yaml.SafeLoader,
 ) -> Any:
+    if len(loaded.lines) >= MAX_NODES:
+        raise _TooManyNodes
     loaded.lines[path] = _node_line(node)
     field = format_path(path)
 

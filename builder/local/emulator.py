@@ -74,6 +74,7 @@ def ensure_running(paths: LocalPaths, amis: list[dict[str, object]]) -> tuple[Em
     endpoint = f"http://{LOOPBACK}:{port}"
     amis_path = paths.state / "amis.json"
     amis_path.write_text(json.dumps(amis, indent=2) + "\n", encoding="utf-8")
+    paths.emulator_log.touch(mode=0o600)
     with paths.emulator_log.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "builder.local.moto_server", "-H", LOOPBACK, "-p", str(port)],
@@ -83,6 +84,9 @@ def ensure_running(paths: LocalPaths, amis: list[dict[str, object]]) -> tuple[Em
             start_new_session=True,
             env=_emulator_environment(amis_path),
         )
+    # Written before the JSON state so that `local down` can stop the server even if
+    # the state file is lost or damaged.
+    paths.emulator_pid.write_text(f"{process.pid}\n", encoding="utf-8")
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not _answers(endpoint):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -100,28 +104,45 @@ def ensure_running(paths: LocalPaths, amis: list[dict[str, object]]) -> tuple[Em
 
 
 def stop(paths: LocalPaths) -> EmulatorState | None:
-    """Stop the emulator recorded in the state file, if any, and forget it."""
+    """Stop the emulator of this state directory, if any, and forget it.
+
+    The pid comes from the JSON state file or, when that is unreadable, from the pid
+    file; either way the process is signalled only if it is a moto server started for
+    this state directory.
+    """
+    state: EmulatorState | None = None
     try:
-        data = json.loads(paths.emulator_state.read_text(encoding="utf-8"))
-        state = EmulatorState(**data)
+        state = EmulatorState(**json.loads(paths.emulator_state.read_text(encoding="utf-8")))
+        pid: int | None = state.pid
     except (OSError, ValueError, TypeError):
-        return None
-    if _process_alive(state.pid) and _is_moto(state.pid):
-        os.kill(state.pid, signal.SIGTERM)
+        pid = _read_pid_file(paths)
+    if pid is not None and _process_alive(pid) and _is_our_server(paths, pid):
+        os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while _process_alive(state.pid) and time.monotonic() < deadline:
+        while _process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _process_alive(state.pid):
-            os.kill(state.pid, signal.SIGKILL)
-        logger.info("emulator: stopped moto server pid %d", state.pid)
+        if _process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        logger.info("emulator: stopped moto server pid %d", pid)
+        if state is None:
+            state = EmulatorState(pid=pid, port=0, endpoint="unknown (state file was damaged)", started_at="unknown")
     paths.emulator_state.unlink(missing_ok=True)
+    paths.emulator_pid.unlink(missing_ok=True)
     return state
 
 
+def _read_pid_file(paths: LocalPaths) -> int | None:
+    try:
+        return int(paths.emulator_pid.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _forget_stale(paths: LocalPaths) -> None:
-    if paths.emulator_state.exists():
-        logger.info("emulator: the recorded server is gone; starting a new one (emulated resources start empty)")
-        paths.emulator_state.unlink()
+    """Stop a server whose state file is damaged or that no longer answers, then forget it."""
+    if paths.emulator_state.exists() or paths.emulator_pid.exists():
+        stop(paths)
+        logger.info("emulator: the recorded server is gone or not answering; starting a new one (emulated resources start empty)")
 
 
 def _emulator_environment(amis_path: Path) -> dict[str, str]:
@@ -157,10 +178,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _is_moto(pid: int) -> bool:
-    """Check that ``pid`` is still a moto server, so a reused pid is never signalled."""
+def _is_our_server(paths: LocalPaths, pid: int) -> bool:
+    """Check that ``pid`` is a moto server started for this state directory.
+
+    A reused pid, or another state directory's emulator, is never signalled: the
+    server's environment names this state directory's AMI list.
+    """
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"builder.local.moto_server" in command or b"moto.server" in command
+    marker = f"MOTO_AMIS_PATH={paths.state / 'amis.json'}".encode()
+    return b"builder.local.moto_server" in command and marker in environment

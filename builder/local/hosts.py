@@ -25,6 +25,7 @@ from builder.errors import PreconditionError, StepFailedError
 from builder.local.emulator import LOOPBACK
 from builder.local.paths import LocalPaths
 from builder.local.rootfs import SSH_UID, SSH_USER
+from builder.signals import shielded
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +98,15 @@ def stop_host(paths: LocalPaths, host_id: str, keep_files: bool = False) -> Path
     root = directory / "root"
     if not directory.exists():
         return None
-    _kill_processes_in(root)
-    _unmount_all(root)
-    if keep_files:
-        logger.info("host %s: stopped, files kept for the image store", host_id)
-        return root
-    _remove_tree(directory)
-    logger.info("host %s: stopped and removed", host_id)
-    return None
+    with shielded(f"stopping host {host_id}"):
+        _kill_processes_in(root)
+        _unmount_all(root)
+        if keep_files:
+            logger.info("host %s: stopped, files kept for the image store", host_id)
+            return root
+        _remove_tree(directory)
+        logger.info("host %s: stopped and removed", host_id)
+        return None
 
 
 def list_hosts(paths: LocalPaths) -> list[LocalHost]:

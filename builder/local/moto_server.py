@@ -32,7 +32,11 @@ def patch_root_device_type() -> None:
 
 
 def main() -> None:
+    import logging
+
     patch_root_device_type()
+    # Request lines would put presigned URLs, which are bearer credentials, into the log.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

@@ -32,6 +32,10 @@ class LocalPaths:
         return self.state / "emulator.json"
 
     @property
+    def emulator_pid(self) -> Path:
+        return self.state / "emulator.pid"
+
+    @property
     def emulator_log(self) -> Path:
         return self.state / "emulator.log"
 

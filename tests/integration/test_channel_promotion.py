@@ -116,8 +116,35 @@ def test_qa_rejects_ami_never_in_dev(clients: ClientFactory, pipeline: LoadedPip
     with pytest.raises(RejectedError) as raised:
         channels.promote(clients, pipeline, "qa", seed.tested_ami, "run-1")
 
-    assert "promote it to dev first" in str(raised.value)
+    assert "takes only what dev ran" in str(raised.value)
     assert channels.current(clients, pipeline, "qa") is None
+
+
+def domain_ami(clients: ClientFactory, name: str, environment: str, base: str) -> str:
+    return register_ami(
+        clients,
+        name,
+        {tags.TESTS: tags.TESTS_PASSED, tags.LAYER: "domain", tags.ENVIRONMENT: environment, tags.SOURCE_AMI: base},
+    )
+
+
+def test_qa_accepts_domain_on_dev_base(clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed) -> None:
+    channels.promote(clients, pipeline, "dev", domain_ami(clients, "osb-dev-domain", "dev", "ami-0base1"), "run-1")
+    qa_ami = domain_ami(clients, "osb-qa-domain", "qa", "ami-0base1")
+
+    version = channels.promote(clients, pipeline, "qa", qa_ami, "run-2")
+
+    assert version.ami_id == qa_ami
+
+
+def test_qa_rejects_domain_on_other_base(clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed) -> None:
+    channels.promote(clients, pipeline, "dev", domain_ami(clients, "osb-dev-domain", "dev", "ami-0base1"), "run-1")
+    qa_ami = domain_ami(clients, "osb-qa-domain", "qa", "ami-0base2")
+
+    with pytest.raises(RejectedError) as raised:
+        channels.promote(clients, pipeline, "qa", qa_ami, "run-2")
+
+    assert "its base ami-0base2 was never under an AMI of channel /osb-image/channels/dev" in str(raised.value)
 
 
 def test_qa_accepts_ami_from_dev(clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed) -> None:
@@ -144,4 +171,4 @@ def test_prod_rejects_ami_only_in_dev(clients: ClientFactory, pipeline: LoadedPi
     with pytest.raises(RejectedError) as raised:
         channels.promote(clients, pipeline, "prod", seed.tested_ami, "run-2")
 
-    assert "promote it to qa first" in str(raised.value)
+    assert "takes only what qa ran" in str(raised.value)

@@ -114,6 +114,21 @@ def test_new_ami_updates_group(
     assert image_id == second_ami
 
 
+def test_rollback_to_first_ami_updates_group(
+    clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed, deployed: rollout.RolloutResult
+) -> None:
+    second_ami = register_tested_ami(clients, "osb-image-second")
+    channels.promote(clients, pipeline, "dev", second_ami, "run-2")
+    rollout.rollout(clients, pipeline, "dev")
+    channels.promote(clients, pipeline, "dev", seed.tested_ami, "run-3")
+
+    rolled_back = rollout.rollout(clients, pipeline, "dev")
+
+    assert rolled_back.ami_id == seed.tested_ami
+    assert rolled_back.status == "UPDATE_COMPLETE"
+    assert _group_image_id(clients, "osb-dev")[1] == seed.tested_ami
+
+
 def test_explicit_ami_overrides_channel(
     clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed, deployed: rollout.RolloutResult
 ) -> None:
@@ -142,7 +157,7 @@ def test_qa_rollout_rejects_ami_outside_chain(clients: ClientFactory, pipeline: 
     with pytest.raises(RejectedError) as raised:
         rollout.rollout(clients, pipeline, "qa", ami_id=seed.tested_ami)
 
-    assert "promote it to dev first" in str(raised.value)
+    assert "takes only what dev ran" in str(raised.value)
 
 
 def test_rollout_without_channel_not_found(clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed) -> None:

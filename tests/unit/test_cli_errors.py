@@ -61,7 +61,7 @@ def test_unknown_environment_exits_2(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "release", "--env", "staging")
 
     assert result.returncode == 2
-    assert "environment 'staging' is not defined; use one of: dev, prod, qa" in result.stderr
+    assert "--env: environment 'staging' is not defined in pipeline.yaml; use one of: dev, prod, qa" in result.stderr
     assert not (tmp_path / "state").exists()
 
 
@@ -70,6 +70,26 @@ def test_unknown_option_exits_2(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_alias_bomb_is_rejected_quickly(tmp_path: Path) -> None:
+    config = tmp_path / "pipeline.yaml"
+    levels = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in range(1, 9):
+        levels.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    config.write_text("\n".join(levels) + "\n", encoding="utf-8")
+
+    result = run_cli(tmp_path, "--config", str(config), "validate")
+
+    assert result.returncode == 2
+    assert "expands to more than 10000 values" in result.stderr
+
+
+def test_json_option_after_command(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "validate", "--json")
+
+    assert result.returncode == 0
+    assert '"valid": true' in result.stdout
 
 
 def test_validate_prints_environments(tmp_path: Path) -> None:
