@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -198,7 +199,33 @@ def reap(
             report.failures.append(f"run {run_id}: {error}")
             continue
         report.reaped_runs.append(run_id)
+    _remove_run_secrets(runs_dir, active, now, threshold)
     return report
+
+
+def _remove_run_secrets(runs_dir: Path, active: set[str], now: datetime, threshold: timedelta) -> None:
+    """Delete presigned-URL files and private keys that ended runs left in their folders.
+
+    A run removes them itself on every exit path it controls; after SIGKILL, this does.
+    """
+    if not runs_dir.is_dir():
+        return
+    for directory in sorted(path for path in runs_dir.iterdir() if path.is_dir()):
+        run_id = directory.name
+        if run_id in active or run_is_live(runs_dir, run_id):
+            continue
+        started = run_started_at(run_id)
+        if started is not None and now - started < threshold:
+            continue
+        leftovers = [directory / "artifacts", *directory.glob("*-key/id_rsa")]
+        for path in leftovers:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            else:
+                continue
+            logger.info("run %s: deleted %s", run_id, path)
 
 
 def _find_run_resources(clients: ClientFactory) -> dict[str, _RunResources]:

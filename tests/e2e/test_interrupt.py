@@ -23,6 +23,11 @@ def wait_for_marker(process_stderr: list[str], seen: threading.Event, stream: ob
             seen.set()
 
 
+def packer_was_cancelled(cli: Cli) -> bool:
+    logs = sorted((cli.state_dir / "runs").glob("*/packer.log"), key=lambda path: path.stat().st_mtime)
+    return bool(logs) and "Cancelling build" in logs[-1].read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_interrupted_bake_leaves_nothing(cli: Cli, signum: signal.Signals) -> None:
     ready = cli.run("local", "up", timeout=600)
@@ -48,6 +53,7 @@ def test_interrupted_bake_leaves_nothing(cli: Cli, signum: signal.Signals) -> No
         if instance["State"]["Name"] != "terminated"
     ]
     assert process.returncode == 130, "".join(lines[-30:])
+    assert packer_was_cancelled(cli), "Packer finished its build instead of stopping on the interrupt"
     assert live_instances == []
     assert ec2.describe_key_pairs()["KeyPairs"] == []
     assert [

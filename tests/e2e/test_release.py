@@ -56,7 +56,7 @@ def test_release_summary_shape(first_release: dict[str, Any]) -> None:
     assert set(first_release) >= {"env", "ami_id", "tested", "channel", "stack", "steps"}
     assert first_release["env"] == "dev"
     assert first_release["tested"] is True
-    assert [step["name"] for step in first_release["steps"]] == ["bake", "test", "promote", "rollout"]
+    assert [step["name"] for step in first_release["steps"]] == ["bake:base", "test:base", "bake:domain", "test:domain", "promote", "rollout"]
     assert all(step["status"] in {"ok", "reused", "skipped"} for step in first_release["steps"])
 
 
@@ -65,7 +65,8 @@ def test_baked_ami_carries_provenance_tags(cli: Cli, first_release: dict[str, An
 
     assert re.fullmatch(r"[0-9a-f]{64}", found["osb-image:fingerprint"])
     assert found["osb-image:environment"] == "dev"
-    assert found["osb-image:layer"] == "base"
+    assert found["osb-image:layer"] == "domain"
+    assert found["osb-image:source-ami"].startswith("ami-")
     assert found[RUN_TAG]
     assert found["osb-image:git-revision"]
     assert found["osb-image:tests"] == "passed"
@@ -92,8 +93,10 @@ def test_second_release_reuses_everything(second_release: dict[str, Any], first_
     steps = {step["name"]: step["status"] for step in second_release["steps"]}
 
     assert second_release["ami_id"] == first_release["ami_id"]
-    assert steps["bake"] == "reused"
-    assert steps["test"] == "skipped"
+    assert steps["bake:base"] == "reused"
+    assert steps["bake:domain"] == "reused"
+    assert steps["test:base"] == "skipped"
+    assert steps["test:domain"] == "skipped"
     assert second_release["channel"]["version"] == first_release["channel"]["version"]
     assert second_release["stack"]["status"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 
@@ -123,6 +126,26 @@ def test_status_reports_channel_and_stack(cli: Cli, second_release: dict[str, An
 
     assert dev["channel_ami"] == second_release["ami_id"]
     assert dev["stack_ami"] == second_release["ami_id"]
+
+
+def test_base_ami_is_tested_base_layer(cli: Cli, first_release: dict[str, Any]) -> None:
+    domain_tags = image_tags(cli, first_release["ami_id"])
+    base_tags = image_tags(cli, domain_tags["osb-image:source-ami"])
+
+    assert base_tags["osb-image:layer"] == "base"
+    assert base_tags["osb-image:environment"] == "all"
+    assert base_tags["osb-image:tests"] == "passed"
+
+
+def test_provenance_document_in_bucket(cli: Cli, first_release: dict[str, Any]) -> None:
+    body = cli.clients()("s3").get_object(Bucket="osb-image-artifacts", Key=f"provenance/{first_release['ami_id']}.json")["Body"].read()
+    document = json.loads(body)
+
+    assert document["layer"] == "domain"
+    assert document["fingerprint"] == image_tags(cli, first_release["ami_id"])["osb-image:fingerprint"]
+    assert "file:chef/environments/dev.json" in document["inputs"]
+    assert "file:chef/environments/qa.json" not in document["inputs"]
+    assert document["tests"]["result"] == "passed"
 
 
 def test_local_status_shows_endpoint(cli: Cli) -> None:
