@@ -240,7 +240,8 @@ def local_status(context: Context) -> None:
     state = local_state()
     emulator = state["emulator"]
     lines = [f"emulator: {emulator['endpoint']} (pid {emulator['pid']})" if emulator else "emulator: not running"]
-    lines.append(f"hosts: {len(state['hosts'])} ({', '.join(host['host_id'] for host in state['hosts']) or 'none'})")
+    described = [host["host_id"] + ("" if host["running"] else " (sshd stopped: run `osb-image reap`)") for host in state["hosts"]]
+    lines.append(f"hosts: {len(state['hosts'])} ({', '.join(described) or 'none'})")
     lines.append(f"images: {len(state['images'])} stored in {state['images_dir']}")
     output.emit(state, context.as_json, "\n".join(lines))
 

@@ -79,6 +79,7 @@ def start_host(paths: LocalPaths, host_id: str, image_root: Path, public_key: st
         for mount in MOUNTS:
             _mount(root, mount)
         _install_launch_key(root, public_key)
+        _write_hosts_file(root)
         _run_in_root(root, ["ssh-keygen", "-A"], "generate SSH host keys")
         (root / "run/sshd").mkdir(parents=True, exist_ok=True)
         host.port = _free_port()
@@ -122,6 +123,11 @@ def list_hosts(paths: LocalPaths) -> list[LocalHost]:
                 "host record %s is unreadable; its directory will be removed by `osb-image local down`", record
             )
     return hosts
+
+
+def sshd_running(host: LocalHost) -> bool:
+    """Return whether the host's sshd still runs; a stopped one means its run died (see reap)."""
+    return host.sshd_pid > 0 and host.sshd_pid in processes_in(host.root)
 
 
 def stop_all_hosts(paths: LocalPaths) -> list[str]:
@@ -244,6 +250,18 @@ def _install_launch_key(root: Path, public_key: str) -> None:
     keys.chmod(0o600)
     for path in (ssh_dir, keys):
         os.chown(path, SSH_UID, SSH_UID)
+
+
+def _write_hosts_file(root: Path) -> None:
+    """Map this machine's host name to loopback, as cloud-init does on EC2 at boot.
+
+    The chroot shares the machine's host name; without an entry, sudo looks it up in
+    DNS on every call.
+    """
+    name = socket.gethostname()
+    (root / "etc/hosts").write_text(
+        f"127.0.0.1 localhost\n127.0.1.1 {name}\n::1 localhost ip6-localhost ip6-loopback\n", encoding="utf-8"
+    )
 
 
 def _run_in_root(root: Path, command: list[str], what: str) -> None:

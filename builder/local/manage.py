@@ -43,7 +43,7 @@ def status(paths: LocalPaths | None = None) -> dict[str, Any]:
     return {
         "emulator": state.to_dict() if state else None,
         "endpoint": state.endpoint if state else None,
-        "hosts": [host.to_dict() for host in hosts.list_hosts(paths)],
+        "hosts": [{**host.to_dict(), "running": hosts.sshd_running(host)} for host in hosts.list_hosts(paths)],
         "images": images,
         "images_dir": str(paths.images),
         "cache_dir": str(paths.cache),
