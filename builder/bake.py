@@ -226,7 +226,7 @@ def bake_layer(target: Target, loaded: LoadedPipeline, layer_plan: LayerPlan) ->
             wait_seconds=BAKE_LOCK_WAIT_SECONDS,
         ):
             if not layer_plan.forced:
-                cached = layers.find_cached(clients, layer_plan.layer, layer_plan.environment, layer_plan.fingerprint)
+                cached = layers.find_existing(clients, layer_plan.layer, layer_plan.environment, layer_plan.fingerprint)
                 if cached is not None and _has_local_files(target, str(cached["ImageId"])):
                     logger.info(
                         "%s: baked by another run while this one waited for %s; reusing it",
@@ -539,7 +539,8 @@ def bake_environment(
     """
     plans = plan(target, loaded, environment, rebake)
     base = bake_layer(target, loaded, plans[0])
-    if not base.reused:
+    image = target.clients.client("ec2").describe_images(ImageIds=[base.ami_id])["Images"][0]
+    if tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_PASSED:
         test_base(base.ami_id)
     domain_plan = plans[1]
     if domain_plan.source_ami is None:

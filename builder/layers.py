@@ -175,6 +175,17 @@ def find_cached(clients: Any, layer: str, environment: str, fingerprint: str) ->
     return max(tested, key=_creation_key) if tested else None
 
 
+def find_existing(clients: Any, layer: str, environment: str, fingerprint: str) -> dict[str, Any] | None:
+    """Return the newest available AMI with ``fingerprint`` whose tests did not fail.
+
+    Used while holding the bake lock: an AMI that a concurrent run has just baked is
+    reused even before its tests have run, so two bakes of one fingerprint make one AMI.
+    """
+    images = _describe_layer_images(clients, layer, environment, [{"Name": f"tag:{tags.FINGERPRINT}", "Values": [fingerprint]}])
+    usable = [image for image in images if tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED]
+    return max(usable, key=_creation_key) if usable else None
+
+
 def newest_tested(clients: Any, layer: str, environment: str) -> dict[str, Any] | None:
     """Return the newest tested AMI of a layer and environment, whatever its fingerprint."""
     images = _describe_layer_images(clients, layer, environment, [])
