@@ -111,7 +111,9 @@ def verdicts(full: Measurement, no_op: Measurement, domain_only: Measurement) ->
     if no_op.seconds <= NO_OP_MAX_SECONDS:
         lines.append(f"- no-op release: {no_op.seconds:.1f} s, within the {NO_OP_MAX_SECONDS:.0f} s target.")
     else:
-        lines.append(f"- no-op release: {no_op.seconds:.1f} s, {no_op.seconds - NO_OP_MAX_SECONDS:.1f} s over the {NO_OP_MAX_SECONDS:.0f} s target.")
+        lines.append(
+            f"- no-op release: {no_op.seconds:.1f} s, {no_op.seconds - NO_OP_MAX_SECONDS:.1f} s over the {NO_OP_MAX_SECONDS:.0f} s target."
+        )
     if speedup >= NO_OP_MIN_SPEEDUP:
         lines.append(f"- no-op speed-up: {speedup:.1f}x, meets the {NO_OP_MIN_SPEEDUP:.0f}x target.")
     else:
@@ -119,7 +121,9 @@ def verdicts(full: Measurement, no_op: Measurement, domain_only: Measurement) ->
             f"- no-op speed-up: {speedup:.1f}x, short of the {NO_OP_MIN_SPEEDUP:.0f}x target by a factor of {NO_OP_MIN_SPEEDUP / speedup:.1f}."
         )
     if share <= DOMAIN_ONLY_MAX_SHARE:
-        lines.append(f"- domain-only release: {share:.0%} of the full release, within the {DOMAIN_ONLY_MAX_SHARE:.0%} target.")
+        lines.append(
+            f"- domain-only release: {share:.0%} of the full release, within the {DOMAIN_ONLY_MAX_SHARE:.0%} target."
+        )
     else:
         lines.append(
             f"- domain-only release: {share:.0%} of the full release, {share - DOMAIN_ONLY_MAX_SHARE:.0%} over the {DOMAIN_ONLY_MAX_SHARE:.0%} target."
@@ -196,12 +200,20 @@ def main() -> None:
             change = change_chef_environment(checkout)
             domain_only = release(checkout, environment, "domain-only")
         finally:
-            subprocess.run([sys.executable, "-m", "builder", "local", "down"], cwd=checkout, env=environment, capture_output=True, check=False)
+            subprocess.run(
+                [sys.executable, "-m", "builder", "local", "down"],
+                cwd=checkout,
+                env=environment,
+                capture_output=True,
+                check=False,
+            )
 
     measurements = [full, no_op, domain_only]
     verdict_lines = verdicts(full, no_op, domain_only)
     for item in measurements:
-        sys.stdout.write(f"{item.name:<12} {item.seconds:7.1f} s  {full.seconds / item.seconds:6.1f}x  {item.seconds / full.seconds:5.0%}\n")
+        sys.stdout.write(
+            f"{item.name:<12} {item.seconds:7.1f} s  {full.seconds / item.seconds:6.1f}x  {item.seconds / full.seconds:5.0%}\n"
+        )
     sys.stdout.write("\n".join(verdict_lines) + "\n")
     write_page(arguments.output, measurements, change, verdict_lines, NOTES)
     sys.stdout.write(f"wrote {arguments.output}\n")

@@ -240,7 +240,10 @@ def local_status(context: Context) -> None:
     state = local_state()
     emulator = state["emulator"]
     lines = [f"emulator: {emulator['endpoint']} (pid {emulator['pid']})" if emulator else "emulator: not running"]
-    described = [host["host_id"] + ("" if host["running"] else " (sshd stopped: run `osb-image reap`)") for host in state["hosts"]]
+    described = [
+        host["host_id"] + ("" if host["running"] else " (sshd stopped: run `osb-image reap`)")
+        for host in state["hosts"]
+    ]
     lines.append(f"hosts: {len(state['hosts'])} ({', '.join(described) or 'none'})")
     lines.append(f"images: {len(state['images'])} stored in {state['images_dir']}")
     output.emit(state, context.as_json, "\n".join(lines))
@@ -262,7 +265,13 @@ def _add_json_option(command: click.Command) -> None:
             _add_json_option(subcommand)
         return
     command.params.append(
-        click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json, help="Print the result as one JSON object on stdout.")
+        click.Option(
+            ["--json"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_json,
+            help="Print the result as one JSON object on stdout.",
+        )
     )
 
 

@@ -22,9 +22,7 @@ def parse_duration(text: str) -> int:
     """Return the seconds in a duration such as ``90m``, ``2h``, ``1d`` or ``1h30m``; raise ValueError if invalid."""
     value = text.strip().lower()
     if not value or _DURATION_PART.sub("", value):
-        raise ValueError(
-            f"duration {text!r} is invalid; give a number with a unit s, m, h or d, such as 90m, 2h or 1d"
-        )
+        raise ValueError(f"duration {text!r} is invalid; give a number with a unit s, m, h or d, such as 90m, 2h or 1d")
     return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(value))
 
 
@@ -102,10 +100,22 @@ def images_show(context: Context, ami_id: str) -> None:
 
 
 @images_group.command("gc")
-@click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
-              help="Number of newest tested AMIs to keep per layer and environment.")
-@click.option("--channel-depth", type=click.IntRange(min=1), default=5, show_default=True, metavar="N",
-              help="Number of latest versions of each channel whose AMIs are kept.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Number of newest tested AMIs to keep per layer and environment.",
+)
+@click.option(
+    "--channel-depth",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Number of latest versions of each channel whose AMIs are kept.",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be removed and why the other AMIs stay; change nothing.")
 @pass_context
 def images_gc(context: Context, keep: int, channel_depth: int, dry_run: bool) -> None:
@@ -125,8 +135,15 @@ def images_gc(context: Context, keep: int, channel_depth: int, dry_run: bool) ->
 
 
 @click.command("reap")
-@click.option("--older-than", "older_than", callback=_duration_callback, default=DEFAULT_REAP_AGE, show_default=True,
-              metavar="DURATION", help="Minimum age of an ended run to reap, such as 90m, 2h or 1d.")
+@click.option(
+    "--older-than",
+    "older_than",
+    callback=_duration_callback,
+    default=DEFAULT_REAP_AGE,
+    show_default=True,
+    metavar="DURATION",
+    help="Minimum age of an ended run to reap, such as 90m, 2h or 1d.",
+)
 @pass_context
 def reap_command(context: Context, older_than: int) -> None:
     """Remove instances, key pairs, security groups and untested AMIs left by ended runs."""

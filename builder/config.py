@@ -228,7 +228,7 @@ def _check_references(pipeline: Pipeline, loaded: LoadedYaml) -> list[Problem]:
     """Find references between environments that point nowhere or collide."""
     problems: list[Problem] = []
     if pipeline.target == "aws" and pipeline.installers.chef_client is None:
-        path = ("installers",)
+        path: tuple[str, ...] = ("installers",)
         problems.append(
             Problem(
                 loaded.file,
@@ -286,7 +286,9 @@ def _to_problem(loaded: LoadedYaml, item: Any) -> Problem:
     scalar = loaded.scalars.get(location)
     if scalar is not None and not scalar.plain and kind in {"int_type", "bool_type", "float_type"}:
         wanted = {"int_type": "a whole number", "bool_type": "true or false", "float_type": "a number"}[kind]
-        return Problem(loaded.file, line, field, f"expected {wanted}, got the quoted text {scalar.raw!r}; remove the quotes")
+        return Problem(
+            loaded.file, line, field, f"expected {wanted}, got the quoted text {scalar.raw!r}; remove the quotes"
+        )
     if kind == "string_pattern_mismatch":
         value = item.get("input")
         return Problem(

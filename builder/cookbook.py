@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from builder.domain_spec import pointer_lines
 from builder.errors import Problem
@@ -85,8 +86,12 @@ class _Checker:
             if match is None:
                 self.add(path, line, pointer, f"run_list entry {entry!r} is not recipe[...] or role[...]")
             elif match.group(1) == "recipe" and not self.recipe_path(match.group(2)).is_file():
-                self.add(path, line, pointer,
-                         f"{entry} not found: expected {_relative(self.recipe_path(match.group(2)), self.root)}")
+                self.add(
+                    path,
+                    line,
+                    pointer,
+                    f"{entry} not found: expected {_relative(self.recipe_path(match.group(2)), self.root)}",
+                )
             elif match.group(1) == "role" and not (self.root / "roles" / f"{match.group(2)}.json").is_file():
                 self.add(path, line, pointer, f"{entry} not found: expected chef/roles/{match.group(2)}.json")
 
@@ -100,7 +105,9 @@ class _Checker:
                 continue
             text, role = self.documents[path]
             if role.get("name") != path.stem:
-                self.add(path, _line_of(text, '"name"'), "name", f"role name {role.get('name')!r} differs from the file name")
+                self.add(
+                    path, _line_of(text, '"name"'), "name", f"role name {role.get('name')!r} differs from the file name"
+                )
             self.check_run_list(path, text, "run_list", role.get("run_list", []))
             for environment, entries in (role.get("env_run_lists") or {}).items():
                 self.check_environment_exists(path, _line_of(text, f'"{environment}"'), "env_run_lists", environment)
@@ -111,34 +118,49 @@ class _Checker:
             if path in self.documents:
                 text, environment = self.documents[path]
                 if environment.get("name") != path.stem:
-                    self.add(path, _line_of(text, '"name"'), "name",
-                             f"environment name {environment.get('name')!r} differs from the file name")
+                    self.add(
+                        path,
+                        _line_of(text, '"name"'),
+                        "name",
+                        f"environment name {environment.get('name')!r} differs from the file name",
+                    )
 
     def check_data_bags(self) -> None:
         for path in sorted((self.root / "data_bags").glob("*/*.json")):
             if path in self.documents:
                 text, item = self.documents[path]
                 if not isinstance(item, dict) or item.get("id") != path.stem:
-                    self.add(path, _line_of(text, '"id"'), "id", f"data bag item id must be {path.stem!r}, the file name")
+                    self.add(
+                        path, _line_of(text, '"id"'), "id", f"data bag item id must be {path.stem!r}, the file name"
+                    )
 
     def check_ruby(self) -> None:
         for path in sorted((self.root / "cookbooks").rglob("*.rb")):
             text = path.read_text(encoding="utf-8")
             for match in INCLUDE_RECIPE.finditer(text):
                 if not self.recipe_path(match.group(1)).is_file():
-                    self.add(path, _line_of(text, match.group(0)), "include_recipe",
-                             f"recipe {match.group(1)!r} not found")
+                    self.add(
+                        path, _line_of(text, match.group(0)), "include_recipe", f"recipe {match.group(1)!r} not found"
+                    )
             for match in DATA_BAG_ITEM.finditer(text):
                 bag, item = match.groups()
                 if not (self.root / "data_bags" / bag / f"{item}.json").is_file():
-                    self.add(path, _line_of(text, match.group(0)), "data_bag_item",
-                             f"data bag item {bag}/{item} not found: expected chef/data_bags/{bag}/{item}.json")
+                    self.add(
+                        path,
+                        _line_of(text, match.group(0)),
+                        "data_bag_item",
+                        f"data bag item {bag}/{item} not found: expected chef/data_bags/{bag}/{item}.json",
+                    )
             for match in RUBY_SECRET_ASSIGNMENT.finditer(text):
                 key, value = match.groups()
                 if value and not SECRET_REFERENCE.match(value):
-                    self.add(path, _line_of(text, match.group(0)), key,
-                             "looks like a secret value; store the secret in SSM Parameter Store or Secrets Manager "
-                             "and put its name here (ssm:/... or secretsmanager:...)")
+                    self.add(
+                        path,
+                        _line_of(text, match.group(0)),
+                        key,
+                        "looks like a secret value; store the secret in SSM Parameter Store or Secrets Manager "
+                        "and put its name here (ssm:/... or secretsmanager:...)",
+                    )
         for kitchen in sorted(self.root.rglob("kitchen*.yml")):
             text = kitchen.read_text(encoding="utf-8")
             for match in KITCHEN_ENVIRONMENT.finditer(text):
@@ -152,9 +174,13 @@ class _Checker:
                     continue
                 if isinstance(value, str) and SECRET_REFERENCE.match(value):
                     continue
-                self.add(path, lines.get(pointer), pointer.lstrip("/").replace("/", "."),
-                         "looks like a secret value; store the secret in SSM Parameter Store or Secrets Manager "
-                         "and put its name here (ssm:/... or secretsmanager:...)")
+                self.add(
+                    path,
+                    lines.get(pointer),
+                    pointer.lstrip("/").replace("/", "."),
+                    "looks like a secret value; store the secret in SSM Parameter Store or Secrets Manager "
+                    "and put its name here (ssm:/... or secretsmanager:...)",
+                )
 
     def run(self) -> list[Problem]:
         if not self.root.is_dir():

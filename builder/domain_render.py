@@ -108,7 +108,7 @@ class _RubyLiteral:
             digits = number.group(0).replace("_", "")
             return float(digits) if number.group(1) else int(digits)
         raise self.fail(
-            f"unsupported Ruby value {self.text[self.index:].strip()!r}; attribute files may assign only "
+            f"unsupported Ruby value {self.text[self.index :].strip()!r}; attribute files may assign only "
             "strings, numbers, true, false, nil, arrays of those and {}"
         )
 
@@ -134,7 +134,9 @@ class _RubyLiteral:
             raise self.fail("unterminated string; a value must end on the line where it starts")
         body = self.text[self.index + 1 : end]
         if "\\" in body or "#{" in body:
-            raise self.fail("double-quoted strings with escapes or #{} interpolation are not supported; use single quotes")
+            raise self.fail(
+                "double-quoted strings with escapes or #{} interpolation are not supported; use single quotes"
+            )
         self.index = end + 1
         return body
 
@@ -232,7 +234,12 @@ def load_attribute_file(path: Path, chef_dir: Path, tree: AttributeTree | None =
         match = _ASSIGNMENT.match(line)
         if match is None:
             raise DomainRenderError(
-                Problem(file, number, "", "unsupported statement; the driver's renderer reads only default['…'] = literal lines")
+                Problem(
+                    file,
+                    number,
+                    "",
+                    "unsupported statement; the driver's renderer reads only default['…'] = literal lines",
+                )
             )
         path_keys = tuple(_KEY.findall(match.group(1)))
         value = _RubyLiteral(match.group(2), file, number).parse_statement_value()
@@ -249,10 +256,14 @@ def _json_document(path: Path, chef_dir: Path) -> tuple[Any, dict[str, int]]:
     try:
         return json.loads(text), pointer_lines(text)
     except json.JSONDecodeError as error:
-        raise DomainRenderError(Problem(file, error.lineno, "", f"invalid JSON: {error.msg} (column {error.colno})")) from None
+        raise DomainRenderError(
+            Problem(file, error.lineno, "", f"invalid JSON: {error.msg} (column {error.colno})")
+        ) from None
 
 
-def _leaf_sources(value: Any, path: AttributePath, pointer: str, lines: dict[str, int], file: str) -> dict[AttributePath, Source]:
+def _leaf_sources(
+    value: Any, path: AttributePath, pointer: str, lines: dict[str, int], file: str
+) -> dict[AttributePath, Source]:
     sources: dict[AttributePath, Source] = {path: (file, lines.get(pointer))}
     if isinstance(value, dict):
         for key, child in value.items():
@@ -266,7 +277,12 @@ def load_attributes(chef_dir: Path, environment: str) -> AttributeTree:
     environment_path = chef_dir / "environments" / f"{environment}.json"
     if not environment_path.is_file():
         raise DomainRenderError(
-            Problem(_relative(environment_path, chef_dir), None, "", f"Chef environment {environment!r} not found; add the file")
+            Problem(
+                _relative(environment_path, chef_dir),
+                None,
+                "",
+                f"Chef environment {environment!r} not found; add the file",
+            )
         )
     document, lines = _json_document(environment_path, chef_dir)
     file = _relative(environment_path, chef_dir)
@@ -343,7 +359,14 @@ def _secret_name(template: Any, environment: str, source: Source) -> Any:
             return "%"
         if match.group(1) == "environment":
             return environment
-        raise DomainRenderError(Problem(source[0], source[1], "", f"unknown placeholder %{{{match.group(1)}}} in {template!r}; only %{{environment}} is replaced"))
+        raise DomainRenderError(
+            Problem(
+                source[0],
+                source[1],
+                "",
+                f"unknown placeholder %{{{match.group(1)}}} in {template!r}; only %{{environment}} is replaced",
+            )
+        )
 
     return re.sub(r"%%|%\{([^}]*)\}", replace, template)
 
@@ -389,7 +412,9 @@ class _SpecBuilder:
                 "javaHome": self.attr("/domain/javaHome", "jdk", "home"),
                 "productionMode": self.attr("/domain/productionMode", "domain", "production_mode"),
                 "templates": ["Basic WebLogic Server Domain", "Oracle JRF", "Oracle Service Bus"],
-                "templateManagedServers": self.attr("/domain/templateManagedServers", "domain", "template_managed_servers"),
+                "templateManagedServers": self.attr(
+                    "/domain/templateManagedServers", "domain", "template_managed_servers"
+                ),
             },
             "rcu": {
                 "url": self.attr("/rcu/url", "rcu", "url"),
@@ -404,15 +429,22 @@ class _SpecBuilder:
                 "adminPasswordSecret": self.secret("/adminServer/adminPasswordSecret", "admin", "password_secret"),
             },
             "cluster": self.cluster(heap, extra),
-            "dataSources": [self.data_source(index, item) for index, item in enumerate(self.bags.get("datasources", []))],
+            "dataSources": [
+                self.data_source(index, item) for index, item in enumerate(self.bags.get("datasources", []))
+            ],
             "transactionLogs": {
                 "dataSource": self.attr("/transactionLogs/dataSource", "transaction_logs", "data_source"),
                 "prefixName": self.attr("/transactionLogs/prefixName", "transaction_logs", "prefix_name"),
             },
             "jms": self.jms(),
-            "adapters": [self.adapter(index, item, applications_home) for index, item in enumerate(self.bags.get("adapters", []))],
+            "adapters": [
+                self.adapter(index, item, applications_home) for index, item in enumerate(self.bags.get("adapters", []))
+            ],
             "security": {
-                "groups": [self.plain_item(f"/security/groups/{index}", item) for index, item in enumerate(self.bags.get("groups", []))],
+                "groups": [
+                    self.plain_item(f"/security/groups/{index}", item)
+                    for index, item in enumerate(self.bags.get("groups", []))
+                ],
                 "users": [self.user(index, item) for index, item in enumerate(self.bags.get("users", []))],
             },
             "coherence": {
@@ -448,11 +480,19 @@ class _SpecBuilder:
         if not isinstance(settings, dict):
             file, line = self.tree.source(("osb", "datasources"))
             raise DomainRenderError(
-                Problem(file or item.file, line, f"osb.datasources.{item.item_id}",
-                        f"node['osb']['datasources']['{item.item_id}'] is missing; the Chef environment must set its url and user")
+                Problem(
+                    file or item.file,
+                    line,
+                    f"osb.datasources.{item.item_id}",
+                    f"node['osb']['datasources']['{item.item_id}'] is missing; the Chef environment must set its url and user",
+                )
             )
         ds = _without_id(item.value)
-        self.record_item(pointer, item, ["name", "jndiName", "passwordSecret", "xa", "testQuery", "initialCapacity", "maxCapacity", "targets"])
+        self.record_item(
+            pointer,
+            item,
+            ["name", "jndiName", "passwordSecret", "xa", "testQuery", "initialCapacity", "maxCapacity", "targets"],
+        )
         self.sources[f"{pointer}/url"] = self.tree.source(("osb", "datasources", item.item_id, "url"))
         self.sources[f"{pointer}/user"] = self.tree.source(("osb", "datasources", item.item_id, "user"))
         return {
@@ -496,7 +536,9 @@ class _SpecBuilder:
 
     def user(self, index: int, item: DataBagItem) -> dict[str, Any]:
         result = self.plain_item(f"/security/users/{index}", item)
-        result["passwordSecret"] = _secret_name(result.get("passwordSecret"), self.environment, item.source("passwordSecret"))
+        result["passwordSecret"] = _secret_name(
+            result.get("passwordSecret"), self.environment, item.source("passwordSecret")
+        )
         return result
 
 
@@ -533,14 +575,18 @@ def _render_erb(path: Path, values: dict[str, Any], chef_dir: Path) -> str:
         name = match.group(1)
         if name not in values:
             line = text.count("\n", 0, match.start()) + 1
-            raise DomainRenderError(Problem(file, line, name, "the recipe passes no variable of this name to the template"))
+            raise DomainRenderError(
+                Problem(file, line, name, "the recipe passes no variable of this name to the template")
+            )
         return _ruby_text(values[name])
 
     rendered = ERB_OUTPUT_TAG.sub(replace, text)
     leftover = rendered.find("<%")
     if leftover >= 0:
         line = rendered.count("\n", 0, leftover) + 1
-        raise DomainRenderError(Problem(file, line, "", "only <%= @name %> tags can be rendered without Chef; move logic into the recipe"))
+        raise DomainRenderError(
+            Problem(file, line, "", "only <%= @name %> tags can be rendered without Chef; move logic into the recipe")
+        )
     return rendered
 
 

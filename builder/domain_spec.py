@@ -149,14 +149,14 @@ def validate_domain_spec(path: str | Path, asg_max: int | None = None) -> list[P
     lines = pointer_lines(text)
     problems: list[Problem] = []
     validator = Draft202012Validator(load_schema())
-    for error in sorted(validator.iter_errors(spec), key=lambda e: list(map(str, e.absolute_path))):
-        pointer = "".join(f"/{part}" for part in error.absolute_path)
-        if error.validator == "required":
-            missing = re.match(r"'([^']+)'", error.message)
+    for schema_error in sorted(validator.iter_errors(spec), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = "".join(f"/{part}" for part in schema_error.absolute_path)
+        if schema_error.validator == "required":
+            missing = re.match(r"'([^']+)'", schema_error.message)
             field_pointer = f"{pointer}/{missing.group(1)}" if missing else pointer
             problems.append(Problem(file, _line_for(lines, pointer), _field(field_pointer), "missing required field"))
             continue
-        problems.append(Problem(file, _line_for(lines, pointer), _field(pointer), error.message))
+        problems.append(Problem(file, _line_for(lines, pointer), _field(pointer), schema_error.message))
     if problems:
         # The semantic rules assume the structure the schema guarantees.
         return problems

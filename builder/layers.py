@@ -181,7 +181,9 @@ def find_existing(clients: Any, layer: str, environment: str, fingerprint: str) 
     Used while holding the bake lock: an AMI that a concurrent run has just baked is
     reused even before its tests have run, so two bakes of one fingerprint make one AMI.
     """
-    images = _describe_layer_images(clients, layer, environment, [{"Name": f"tag:{tags.FINGERPRINT}", "Values": [fingerprint]}])
+    images = _describe_layer_images(
+        clients, layer, environment, [{"Name": f"tag:{tags.FINGERPRINT}", "Values": [fingerprint]}]
+    )
     usable = [image for image in images if tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED]
     return max(usable, key=_creation_key) if usable else None
 

@@ -464,7 +464,12 @@ def _unchanged(
         report(f"stack {stack_name}: no changes")
         return RolloutResult(stack_name, STATUS_UNCHANGED, ami_id, [], image.launch_template_version)
 
-    logger.warning("%s: change set reports no changes but the group runs %s, not %s; updating the stack directly", stack_name, image.ami_id, ami_id)
+    logger.warning(
+        "%s: change set reports no changes but the group runs %s, not %s; updating the stack directly",
+        stack_name,
+        image.ami_id,
+        ami_id,
+    )
     cloudformation = clients.client("cloudformation")
     seen_events = _event_ids(clients, stack_name)
     try:

@@ -36,7 +36,9 @@ def _located(problem: Problem, rendered: RenderedSpec, environment: str) -> Prob
     file, line = rendered.source(_pointer(problem.field))
     if not file:
         return problem
-    return Problem(file, line, problem.field, f"{problem.message} (domain spec rendered for environment {environment!r})")
+    return Problem(
+        file, line, problem.field, f"{problem.message} (domain spec rendered for environment {environment!r})"
+    )
 
 
 def _pipeline_line(loaded: LoadedPipeline, environment: str) -> int | None:

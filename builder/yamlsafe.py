@@ -151,7 +151,14 @@ def load_yaml(path: Path) -> LoadedYaml:
         loaded.data = _build(node, (), loaded, problems, constructor)
     except _TooManyNodes:
         raise ConfigError(
-            [Problem(name, None, "", f"the file expands to more than {MAX_NODES} values through YAML aliases; remove the nested aliases")]
+            [
+                Problem(
+                    name,
+                    None,
+                    "",
+                    f"the file expands to more than {MAX_NODES} values through YAML aliases; remove the nested aliases",
+                )
+            ]
         ) from None
     if problems:
         raise ConfigError(problems)

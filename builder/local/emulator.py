@@ -142,7 +142,9 @@ def _forget_stale(paths: LocalPaths) -> None:
     """Stop a server whose state file is damaged or that no longer answers, then forget it."""
     if paths.emulator_state.exists() or paths.emulator_pid.exists():
         stop(paths)
-        logger.info("emulator: the recorded server is gone or not answering; starting a new one (emulated resources start empty)")
+        logger.info(
+            "emulator: the recorded server is gone or not answering; starting a new one (emulated resources start empty)"
+        )
 
 
 def _emulator_environment(amis_path: Path) -> dict[str, str]:

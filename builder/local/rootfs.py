@@ -59,9 +59,9 @@ def debian_mirror() -> str:
                     if not uri.rstrip("/").endswith("-security"):
                         return uri
             if source.name == "sources.list" and words[:1] == ["deb"]:
-                uri = next((word for word in words[1:] if "://" in word), None)
-                if uri and not uri.rstrip("/").endswith("-security"):
-                    return uri
+                found = next((word for word in words[1:] if "://" in word), None)
+                if found and not found.rstrip("/").endswith("-security"):
+                    return found
     raise PreconditionError(
         "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list; "
         "set OSB_IMAGE_DEBIAN_MIRROR to a Debian mirror URL"

@@ -101,9 +101,9 @@ class LocalTarget:
         finally:
             hosts.stop_host(self.paths, host_id)
 
-    def store_image(self, endpoint: SshEndpoint, ami_id: str) -> None:
+    def store_image(self, endpoint: SshEndpoint | None, ami_id: str) -> None:
         """Move the stopped builder host's files into the image store under ``ami_id``."""
-        assert endpoint.host_id is not None
+        assert endpoint is not None and endpoint.host_id is not None
         root = hosts.stop_host(self.paths, endpoint.host_id, keep_files=True)
         if root is None:
             raise StepFailedError(f"host {endpoint.host_id}: files are gone; cannot store {ami_id}")

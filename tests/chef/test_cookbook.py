@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -92,10 +92,10 @@ BROKEN_TREES = [
 ]
 
 
-@pytest.mark.parametrize(("breakage", "file_suffix", "message"), BROKEN_TREES,
-                         ids=[b.__name__.strip("_") for b, _, _ in BROKEN_TREES])
-def test_broken_tree_reported(tmp_path: Path, breakage: Callable[[Path], None], file_suffix: str,
-                              message: str) -> None:
+@pytest.mark.parametrize(
+    ("breakage", "file_suffix", "message"), BROKEN_TREES, ids=[b.__name__.strip("_") for b, _, _ in BROKEN_TREES]
+)
+def test_broken_tree_reported(tmp_path: Path, breakage: Callable[[Path], None], file_suffix: str, message: str) -> None:
     chef = tmp_path / "chef"
     shutil.copytree(CHEF_DIR, chef)
     breakage(chef)
@@ -119,7 +119,9 @@ def test_invalid_json_line_reported(tmp_path: Path) -> None:
 def _render(ruby: str, environment: str) -> dict:
     completed = subprocess.run(
         [ruby, str(REPO_ROOT / "tests" / "chef" / "render_domain_spec.rb"), str(CHEF_DIR), environment],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     rendered: dict = json.loads(completed.stdout)

@@ -14,8 +14,14 @@ import pytest
 from tests.chef.chef_paths import COOKBOOK
 
 # Fake credentials before any client exists, so nothing can reach a real account.
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+)
 
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
@@ -108,13 +114,17 @@ def test_release_keeps_other_instances_slot(dynamodb: Any) -> None:
     assert osb_slot.held_slot(dynamodb, TABLE, "i-a") == 1
 
 
-@pytest.mark.parametrize(("argv", "exit_code", "stdout"), [
-    (["claim", "--table", TABLE, "--instance-id", "i-cli", "--size", "2"], 0, "1\n"),
-    (["release", "--table", TABLE, "--instance-id", "i-none"], 0, "\n"),
-    (["claim", "--table", "no-such-table", "--instance-id", "i-cli", "--size", "2"], 1, ""),
-])
-def test_command_line(dynamodb: Any, capsys: pytest.CaptureFixture[str], argv: list[str], exit_code: int,
-                      stdout: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "exit_code", "stdout"),
+    [
+        (["claim", "--table", TABLE, "--instance-id", "i-cli", "--size", "2"], 0, "1\n"),
+        (["release", "--table", TABLE, "--instance-id", "i-none"], 0, "\n"),
+        (["claim", "--table", "no-such-table", "--instance-id", "i-cli", "--size", "2"], 1, ""),
+    ],
+)
+def test_command_line(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str], argv: list[str], exit_code: int, stdout: str
+) -> None:
     assert osb_slot.main([*argv, "--region", "eu-west-1"]) == exit_code
     assert capsys.readouterr().out == stdout
 

@@ -27,5 +27,7 @@ def test_concurrent_bakes_share_amis(cli: Cli) -> None:
     assert first_layers == second_layers
     ec2 = cli.clients()("ec2")
     for layer in ("base", "domain"):
-        images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag:osb-image:layer", "Values": [layer]}])["Images"]
+        images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag:osb-image:layer", "Values": [layer]}])[
+            "Images"
+        ]
         assert [image["ImageId"] for image in images] == [first_layers[layer]]

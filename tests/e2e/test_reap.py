@@ -69,7 +69,11 @@ def test_reap_removes_killed_bake(cli: Cli) -> None:
     assert result.returncode == 0, result.stderr
     assert live_instances == []
     assert ec2.describe_key_pairs()["KeyPairs"] == []
-    assert [group["GroupName"] for group in ec2.describe_security_groups()["SecurityGroups"] if group["GroupName"] != "default"] == []
+    assert [
+        group["GroupName"]
+        for group in ec2.describe_security_groups()["SecurityGroups"]
+        if group["GroupName"] != "default"
+    ] == []
     assert ec2.describe_images(Owners=["self"])["Images"] == []
     assert list((cli.state_dir / "local" / "hosts").glob("*")) == []
     assert mounts_under(cli.state_dir) == []

@@ -56,7 +56,14 @@ def test_release_summary_shape(first_release: dict[str, Any]) -> None:
     assert set(first_release) >= {"env", "ami_id", "tested", "channel", "stack", "steps"}
     assert first_release["env"] == "dev"
     assert first_release["tested"] is True
-    assert [step["name"] for step in first_release["steps"]] == ["bake:base", "test:base", "bake:domain", "test:domain", "promote", "rollout"]
+    assert [step["name"] for step in first_release["steps"]] == [
+        "bake:base",
+        "test:base",
+        "bake:domain",
+        "test:domain",
+        "promote",
+        "rollout",
+    ]
     assert all(step["status"] in {"ok", "reused", "skipped"} for step in first_release["steps"])
 
 
@@ -138,7 +145,11 @@ def test_base_ami_is_tested_base_layer(cli: Cli, first_release: dict[str, Any]) 
 
 
 def test_provenance_document_in_bucket(cli: Cli, first_release: dict[str, Any]) -> None:
-    body = cli.clients()("s3").get_object(Bucket="osb-image-artifacts", Key=f"provenance/{first_release['ami_id']}.json")["Body"].read()
+    body = (
+        cli.clients()("s3")
+        .get_object(Bucket="osb-image-artifacts", Key=f"provenance/{first_release['ami_id']}.json")["Body"]
+        .read()
+    )
     document = json.loads(body)
 
     assert document["layer"] == "domain"

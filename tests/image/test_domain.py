@@ -119,7 +119,9 @@ def test_domain_home_owner(stat_path, layout):
     assert home is not None, f"{layout.domain_home} is missing"
     assert home.kind == "directory"
     assert (home.user, home.group) == ("oracle", "oinstall")
-    assert home.mode & 0o027 == 0, f"{layout.domain_home} has mode {home.mode:o}; group must not write, others must not read"
+    assert home.mode & 0o027 == 0, (
+        f"{layout.domain_home} has mode {home.mode:o}; group must not write, others must not read"
+    )
 
 
 def test_cluster_is_dynamic(config, spec):
@@ -163,7 +165,9 @@ def test_spec_resources_in_config(config, spec, element, spec_path):
 
 
 def test_adapter_plan_paths(config, spec):
-    deployments = {_text(element, "name"): _text(element, "plan-path") for element in _children(config, "app-deployment")}
+    deployments = {
+        _text(element, "name"): _text(element, "plan-path") for element in _children(config, "app-deployment")
+    }
     for adapter in spec["adapters"]:
         assert deployments.get(adapter["name"]) == adapter["planPath"], f"{adapter['name']} does not use its plan"
 

@@ -148,7 +148,9 @@ SCHEMA_MISTAKES = [
         id="asg-order",
     ),
     pytest.param("target: local", "target: azure", "target", "'local' or 'aws'", id="unknown-target"),
-    pytest.param("volume_size_gb: 40", 'volume_size_gb: "40"', "builder.volume_size_gb", "remove the quotes", id="quoted-integer"),
+    pytest.param(
+        "volume_size_gb: 40", 'volume_size_gb: "40"', "builder.volume_size_gb", "remove the quotes", id="quoted-integer"
+    ),
     pytest.param("region: us-east-1", "region: US-EAST-1", "region", "AWS region name", id="bad-region"),
     pytest.param(
         "promote_from: dev",

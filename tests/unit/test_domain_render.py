@@ -105,7 +105,7 @@ def test_attribute_literal(tmp_path: Path, literal: str, value: object) -> None:
     [
         ("default['osb']['x'] = node['osb']['y']", "unsupported Ruby value"),
         ("override['osb']['x'] = 1", "unsupported statement"),
-        ('default[\'osb\'][\'x\'] = "#{name}"', "interpolation"),
+        ("default['osb']['x'] = \"#{name}\"", "interpolation"),
         ("default['osb']['x'] = 'open", "unterminated string"),
         ("default['osb']['x'] = 1 + 1", "unexpected text"),
     ],
@@ -160,7 +160,10 @@ def test_environment_override_wins(chef_copy: Path) -> None:
     [
         ("/etc/systemd/system/osb-first-boot.service", "ExecStart=/opt/osb-image/first-boot/osb_first_boot.sh"),
         ("/etc/systemd/system/osb-first-boot.service", "EnvironmentFile=/etc/osb-image/first-boot.env"),
-        ("/etc/systemd/system/osb-nodemanager.service", "ExecStart=/u01/app/oracle/config/domains/osb_domain/bin/startNodeManager.sh"),
+        (
+            "/etc/systemd/system/osb-nodemanager.service",
+            "ExecStart=/u01/app/oracle/config/domains/osb_domain/bin/startNodeManager.sh",
+        ),
         ("/etc/systemd/system/osb-admin-server.service", "User=oracle"),
         ("/etc/systemd/system/osb-managed-server.service", "Environment=JAVA_HOME=/u01/app/oracle/jdk/current"),
         ("/etc/osb-image/first-boot.env", "OSB_SLOT_TABLE=osb-qa-dynamic-server-slots"),

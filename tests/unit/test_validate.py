@@ -80,7 +80,9 @@ def test_repository_is_valid() -> None:
     assert [str(problem) for problem in validate_all(load_pipeline(REPO_ROOT / "pipeline.yaml"))] == []
 
 
-@pytest.mark.parametrize(("breakage", "file", "field", "text"), BROKEN, ids=[row[0].__name__.strip("_") for row in BROKEN])
+@pytest.mark.parametrize(
+    ("breakage", "file", "field", "text"), BROKEN, ids=[row[0].__name__.strip("_") for row in BROKEN]
+)
 def test_problem_located(repo_copy: Path, breakage: Callable[[Path], None], file: str, field: str, text: str) -> None:
     breakage(repo_copy)
 
@@ -90,11 +92,14 @@ def test_problem_located(repo_copy: Path, breakage: Callable[[Path], None], file
     assert matching, [str(p) for p in problems]
 
 
-@pytest.mark.parametrize(("breakage", "text_on_line"), [
-    (_cluster_smaller_than_asg, "dynamic_cluster_size"),
-    (_invalid_test_query, "testQuery"),
-    (_missing_chef_environment, "osb-qa"),
-])
+@pytest.mark.parametrize(
+    ("breakage", "text_on_line"),
+    [
+        (_cluster_smaller_than_asg, "dynamic_cluster_size"),
+        (_invalid_test_query, "testQuery"),
+        (_missing_chef_environment, "osb-qa"),
+    ],
+)
 def test_problem_line(repo_copy: Path, breakage: Callable[[Path], None], text_on_line: str) -> None:
     breakage(repo_copy)
 
@@ -115,7 +120,9 @@ def test_structure_problems_stop_rendering(repo_copy: Path) -> None:
 
 def test_asg_max_from_pipeline(repo_copy: Path) -> None:
     pipeline = repo_copy / "pipeline.yaml"
-    pipeline.write_text(pipeline.read_text().replace("asg: {min: 2, max: 8, desired: 4}", "asg: {min: 2, max: 20, desired: 4}"))
+    pipeline.write_text(
+        pipeline.read_text().replace("asg: {min: 2, max: 8, desired: 4}", "asg: {min: 2, max: 20, desired: 4}")
+    )
 
     problems = validate_all(load_pipeline(pipeline))
 

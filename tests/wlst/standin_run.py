@@ -8,9 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -58,8 +59,12 @@ def jython() -> str:
 
 @pytest.fixture
 def run_build(jython: str, tmp_path: Path) -> Callable[..., Run]:
-    def run(spec: dict[str, Any] | None = None, script_dir: Path = WLST_DIR,
-            env_extra: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Run:
+    def run(
+        spec: dict[str, Any] | None = None,
+        script_dir: Path = WLST_DIR,
+        env_extra: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> Run:
         spec = copy.deepcopy(spec) if spec is not None else example_spec(tmp_path)
         spec_file = tmp_path / "domain-spec.json"
         spec_file.write_text(json.dumps(spec, indent=2))
@@ -67,7 +72,10 @@ def run_build(jython: str, tmp_path: Path) -> Callable[..., Run]:
         env.update(env_extra or {})
         completed = subprocess.run(
             [jython, str(script_dir / "osb_domain.py"), "--spec", str(spec_file), "--wlst-standin", *args],
-            capture_output=True, text=True, env=env, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
         return Run(completed.returncode, completed.stdout + completed.stderr, spec)
 
@@ -84,7 +92,10 @@ def built_domain(tmp_path_factory: pytest.TempPathFactory, jython: str) -> Run:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root), "OSB_RCU_PASSWORD": RCU_PASSWORD}
     completed = subprocess.run(
         [jython, str(WLST_DIR / "osb_domain.py"), "--spec", str(spec_file), "--wlst-standin"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     return Run(completed.returncode, completed.stdout + completed.stderr, spec)
 
@@ -93,7 +104,7 @@ def find_node(state: dict[str, Any], path: str) -> dict[str, Any] | None:
     """Return the stand-in state node at a WLST path such as /Cluster/c/DynamicServers/c."""
     node = state
     parts = [p for p in path.split("/") if p]
-    for folder, name in zip(parts[0::2], parts[1::2]):
+    for folder, name in zip(parts[0::2], parts[1::2], strict=False):
         matches = [child for child in node["children"].get(folder, []) if child["name"] == name]
         if not matches:
             return None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,9 @@ DYNAMIC = CLUSTER + "/DynamicServers/osb_cluster"
 JDBC_APP = "/JDBCSystemResource/OsbAppXADS/JdbcResource/OsbAppXADS"
 JDBC_TLOG = "/JDBCSystemResource/OsbTLogDS/JdbcResource/OsbTLogDS"
 JMS_RESOURCE = "/JMSSystemResource/OsbJmsModule/JmsResource/NO_NAME_0"
-COHERENCE_PARAMS = ("/CoherenceClusterSystemResource/osb_coherence/CoherenceResource/osb_coherence"
-                    "/CoherenceClusterParams/NO_NAME_0")
+COHERENCE_PARAMS = (
+    "/CoherenceClusterSystemResource/osb_coherence/CoherenceResource/osb_coherence/CoherenceClusterParams/NO_NAME_0"
+)
 WKA = COHERENCE_PARAMS + "/CoherenceClusterWellKnownAddresses/NO_NAME_0/CoherenceClusterWellKnownAddress/WKA1"
 
 EXPECTED_ATTRIBUTES = [
@@ -56,8 +58,11 @@ EXPECTED_ATTRIBUTES = [
     ("/JMSSystemResource/OsbJmsModule", "Target", ["osb_cluster"]),
     ("/JMSSystemResource/OsbJmsModule/SubDeployment/OsbJmsSubdeployment", "Target", ["OsbJmsServer"]),
     (JMS_RESOURCE + "/ConnectionFactory/OsbXAConnectionFactory", "JNDIName", "jms/OsbXAConnectionFactory"),
-    (JMS_RESOURCE + "/ConnectionFactory/OsbXAConnectionFactory/TransactionParams/NO_NAME_0",
-     "XAConnectionFactoryEnabled", True),
+    (
+        JMS_RESOURCE + "/ConnectionFactory/OsbXAConnectionFactory/TransactionParams/NO_NAME_0",
+        "XAConnectionFactoryEnabled",
+        True,
+    ),
     (JMS_RESOURCE + "/UniformDistributedQueue/OsbRequestQueue", "SubDeploymentName", "OsbJmsSubdeployment"),
     ("/AppDeployment/DbAdapter", "Target", ["AdminServer", "osb_cluster"]),
     (COHERENCE_PARAMS, "ClusteringMode", "unicast"),
@@ -158,10 +163,13 @@ def _no_target(spec: dict[str, Any]) -> None:
 
 
 def _subdeployment_outside_module(spec: dict[str, Any]) -> None:
-    _jms(spec)["servers"].append({
-        "name": "AdminJmsServer", "targets": ["AdminServer"],
-        "store": {"name": "AdminJmsStore", "dataSource": "OsbJmsStoreDS", "prefixName": "ADMJMS_"},
-    })
+    _jms(spec)["servers"].append(
+        {
+            "name": "AdminJmsServer",
+            "targets": ["AdminServer"],
+            "store": {"name": "AdminJmsStore", "dataSource": "OsbJmsStoreDS", "prefixName": "ADMJMS_"},
+        }
+    )
     _jms(spec)["modules"][0]["subdeployments"][0]["targets"] = ["AdminJmsServer"]
 
 
@@ -202,9 +210,12 @@ TARGETING_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("mutate", "message"), TARGETING_MISTAKES, ids=[m.__name__.strip("_") for m, _ in TARGETING_MISTAKES])
-def test_spec_mistake_rejected(run_build: Callable[..., Run], tmp_path: Path,
-                               mutate: Callable[[dict[str, Any]], None], message: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "message"), TARGETING_MISTAKES, ids=[m.__name__.strip("_") for m, _ in TARGETING_MISTAKES]
+)
+def test_spec_mistake_rejected(
+    run_build: Callable[..., Run], tmp_path: Path, mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
     spec = example_spec(tmp_path)
     mutate(spec)
 
@@ -232,20 +243,29 @@ def test_without_wlst_or_standin_fails(jython: str, tmp_path: Path) -> None:
 
     spec_file = tmp_path / "spec.json"
     spec_file.write_text((WLST_DIR / "examples" / "domain-spec.dev.json").read_text())
-    completed = subprocess.run([jython, str(WLST_DIR / "osb_domain.py"), "--spec", str(spec_file)],
-                               capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=300)
+    completed = subprocess.run(
+        [jython, str(WLST_DIR / "osb_domain.py"), "--spec", str(spec_file)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert completed.returncode == 2
     assert "WLST commands not found" in completed.stdout + completed.stderr
 
 
-@pytest.mark.parametrize(("original", "broken", "message"), [
-    ('"ClusterMessagingMode"', '"ClusterMessagingModes"', "attribute 'ClusterMessagingModes' is not defined"),
-    ('"/", "Cluster", name', '"/", "Clusters", name', "unknown MBean type 'Clusters'"),
-    ('driver + "/Properties/NO_NAME_0', 'driver + "/Propertys/NO_NAME_0', "no folder 'Propertys'"),
-    ('"JMSServer", server["name"]', '"JmsServerTypo", server["name"]', "unknown MBean type 'JmsServerTypo'"),
-])
-def test_broken_script_fails(run_build: Callable[..., Run], tmp_path: Path,
-                             original: str, broken: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("original", "broken", "message"),
+    [
+        ('"ClusterMessagingMode"', '"ClusterMessagingModes"', "attribute 'ClusterMessagingModes' is not defined"),
+        ('"/", "Cluster", name', '"/", "Clusters", name', "unknown MBean type 'Clusters'"),
+        ('driver + "/Properties/NO_NAME_0', 'driver + "/Propertys/NO_NAME_0', "no folder 'Propertys'"),
+        ('"JMSServer", server["name"]', '"JmsServerTypo", server["name"]', "unknown MBean type 'JmsServerTypo'"),
+    ],
+)
+def test_broken_script_fails(
+    run_build: Callable[..., Run], tmp_path: Path, original: str, broken: str, message: str
+) -> None:
     copy_dir = tmp_path / "wlst-copy"
     shutil.copytree(WLST_DIR, copy_dir)
     domain_py = copy_dir / "osbwlst" / "domain.py"

@@ -7,13 +7,14 @@ test_osb_domain_standin.py covers it under Jython.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from standin import session as standin_session
 
 from tests.wlst.standin_run import WLST_DIR
-from standin import session as standin_session
 
 WLSTException = standin_session.WLSTException
 
@@ -31,29 +32,52 @@ REJECTED_CALLS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("unknown folder", lambda w: w["cd"]("/Clusterz/x"), "no folder 'Clusterz'"),
     ("unknown name", lambda w: w["cd"]("/Server/NoSuchServer"), "no Server named 'NoSuchServer'"),
     ("unknown type", lambda w: (w["cd"]("/"), w["create"]("x", "Clustr")), "unknown MBean type 'Clustr'"),
-    ("type in wrong place", lambda w: (w["cd"]("/Server/AdminServer"), w["create"]("x", "Cluster")),
-     "cannot be created below /Server/AdminServer"),
-    ("unknown attribute set", lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("ListenPortt", 1)),
-     "attribute 'ListenPortt' is not defined for MBean type Server"),
-    ("unknown attribute get", lambda w: (w["cd"]("/Server/AdminServer"), w["get"]("Nope")),
-     "attribute 'Nope' is not defined"),
-    ("integer expected", lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("ListenPort", "seven")),
-     "needs an integer"),
-    ("dangling reference", lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("Cluster", "missing")),
-     "no Cluster named 'missing'"),
-    ("unknown target", lambda w: w["assign"]("JDBCSystemResource", "SOADataSource", "Target", "nowhere"),
-     "no Target named 'nowhere'"),
+    (
+        "type in wrong place",
+        lambda w: (w["cd"]("/Server/AdminServer"), w["create"]("x", "Cluster")),
+        "cannot be created below /Server/AdminServer",
+    ),
+    (
+        "unknown attribute set",
+        lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("ListenPortt", 1)),
+        "attribute 'ListenPortt' is not defined for MBean type Server",
+    ),
+    (
+        "unknown attribute get",
+        lambda w: (w["cd"]("/Server/AdminServer"), w["get"]("Nope")),
+        "attribute 'Nope' is not defined",
+    ),
+    (
+        "integer expected",
+        lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("ListenPort", "seven")),
+        "needs an integer",
+    ),
+    (
+        "dangling reference",
+        lambda w: (w["cd"]("/Server/AdminServer"), w["set"]("Cluster", "missing")),
+        "no Cluster named 'missing'",
+    ),
+    (
+        "unknown target",
+        lambda w: w["assign"]("JDBCSystemResource", "SOADataSource", "Target", "nowhere"),
+        "no Target named 'nowhere'",
+    ),
     ("duplicate create", lambda w: (w["cd"]("/"), w["create"]("AdminServer", "Server")), "already exists"),
     ("set on a folder", lambda w: (w["cd"]("/Server"), w["set"]("ListenPort", 1)), "is a folder"),
     ("unknown option", lambda w: w["setOption"]("NoSuchOption", "x"), "unknown option 'NoSuchOption'"),
-    ("unknown template", lambda w: standin_session.namespace()["selectTemplate"]("Oracle SOA Suite"), "no template named"),
+    (
+        "unknown template",
+        lambda w: standin_session.namespace()["selectTemplate"]("Oracle SOA Suite"),
+        "no template named",
+    ),
     ("update without readDomain", lambda w: w["updateDomain"](), "no domain is open"),
     ("database defaults without URL", lambda w: w["getDatabaseDefaults"](), "LocalSvcTblDataSource has no URL"),
 ]
 
 
-@pytest.mark.parametrize(("call", "message"), [(c, m) for _, c, m in REJECTED_CALLS],
-                         ids=[name for name, _, _ in REJECTED_CALLS])
+@pytest.mark.parametrize(
+    ("call", "message"), [(c, m) for _, c, m in REJECTED_CALLS], ids=[name for name, _, _ in REJECTED_CALLS]
+)
 def test_standin_rejects(wlst: dict[str, Any], call: Callable[[dict[str, Any]], Any], message: str) -> None:
     with pytest.raises(WLSTException) as raised:
         call(wlst)
@@ -138,7 +162,7 @@ def test_standin_rejects_under_jython(tmp_path: Path) -> None:
     script = tmp_path / "probe.py"
     script.write_text(
         "import sys\n"
-        "sys.path.insert(0, %r)\n"
+        f"sys.path.insert(0, {str(WLST_DIR)!r})\n"
         "from standin import session\n"
         "w = session.namespace()\n"
         "w['selectTemplate']('Basic WebLogic Server Domain')\n"
@@ -147,7 +171,7 @@ def test_standin_rejects_under_jython(tmp_path: Path) -> None:
         "try:\n"
         "    w['set']('NoSuchAttribute', 1)\n"
         "except w['WLSTException'] as error:\n"
-        "    print('rejected: %%s' %% error)\n" % str(WLST_DIR)
+        "    print('rejected: %s' % error)\n"
     )
     completed = subprocess.run([jython, str(script)], capture_output=True, text=True, timeout=120)
     assert "rejected: set() failed: attribute 'NoSuchAttribute' is not defined" in completed.stdout, completed.stderr
