@@ -226,7 +226,7 @@ def bake_layer(target: Target, loaded: LoadedPipeline, layer_plan: LayerPlan) ->
             wait_seconds=BAKE_LOCK_WAIT_SECONDS,
         ):
             if not layer_plan.forced:
-                cached = layers.find_existing(clients, layer_plan.layer, layer_plan.environment, layer_plan.fingerprint)
+                cached = layers.find_concurrent(clients, layer_plan)
                 if cached is not None and _has_local_files(target, str(cached["ImageId"])):
                     logger.info(
                         "%s: baked by another run while this one waited for %s; reusing it",

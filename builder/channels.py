@@ -121,7 +121,11 @@ def _base_amis(clients: ClientFactory, ami_ids: set[str]) -> set[str]:
 def history(clients: ClientFactory, pipeline: LoadedPipeline, environment_name: str) -> list[ChannelVersion]:
     """Return every version of the environment's channel, oldest first; empty if it was never promoted."""
     pipeline.environment(environment_name)
-    name = pipeline.pipeline.channels.parameter_name(environment_name)
+    return parameter_history(clients, pipeline.pipeline.channels.parameter_name(environment_name))
+
+
+def parameter_history(clients: ClientFactory, name: str) -> list[ChannelVersion]:
+    """Return every version of the channel parameter ``name``, oldest first; empty if it does not exist."""
     try:
         entries = paginate(clients.client("ssm"), "get_parameter_history", "Parameters", Name=name)
     except ClientError as error:

@@ -19,9 +19,18 @@ from builder.errors import Problem
 
 RUN_LIST_ENTRY = re.compile(r"^(recipe|role)\[([^\]]+)\]$")
 INCLUDE_RECIPE = re.compile(r"""include_recipe\s*\(?\s*['"]([^'"]+)['"]""")
-DATA_BAG_ITEM = re.compile(r"""data_bag_item\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]""")
+DATA_BAG_ITEM = re.compile(r"""data_bag_item[\s(]\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]""")
 KITCHEN_ENVIRONMENT = re.compile(r"^\s*environment:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|private_?key|api_?key|credential)", re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"(password|passwd|passphrase|pwd|secret|token|private_?key|api_?key|credential|(^|[_.-])pass($|[_.-]))",
+    re.IGNORECASE,
+)
+# Values that carry a credential whatever their key is called: a JDBC thin URL with
+# user/password@, a URL with user:password@, or key material.
+SECRET_VALUE = re.compile(
+    r"(jdbc:oracle:thin:[^/@:\s]+/[^@\s]+@|[a-z][a-z0-9+.-]*://[^/:@\s]+:[^/@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY-----)",
+    re.IGNORECASE,
+)
 # A secret reference names an SSM parameter or a Secrets Manager secret;
 # %{environment} is replaced with the Chef environment name by the cookbook.
 SECRET_REFERENCE = re.compile(r"^(ssm:/[A-Za-z0-9_./%{}-]+|secretsmanager:[A-Za-z0-9/_+=.@%{}-]+)$")
@@ -68,9 +77,20 @@ class _Checker:
         for path in sorted(self.root.rglob("*.json")):
             text = path.read_text(encoding="utf-8")
             try:
-                self.documents[path] = (text, json.loads(text))
+                document = json.loads(text)
             except json.JSONDecodeError as error:
                 self.add(path, error.lineno, "", f"invalid JSON: {error.msg} (column {error.colno})")
+                continue
+            if not isinstance(document, dict):
+                # Roles, environments and data bag items are all JSON objects.
+                self.add(
+                    path,
+                    1,
+                    "",
+                    f"expected a JSON object at the top level, got {type(document).__name__}; see the other files of its folder",
+                )
+                continue
+            self.documents[path] = (text, document)
 
     def recipe_path(self, name: str) -> Path:
         cookbook, _, recipe = name.partition("::")
@@ -170,9 +190,23 @@ class _Checker:
         for path, (text, document) in sorted(self.documents.items()):
             lines = pointer_lines(text)
             for pointer, key, value in _walk(document):
-                if not SECRET_KEY.search(key) or not isinstance(value, (str, int, float)) or value in ("", None):
+                if isinstance(value, str) and SECRET_VALUE.search(value):
+                    self.add(
+                        path,
+                        lines.get(pointer),
+                        pointer.lstrip("/").replace("/", "."),
+                        "contains a credential (a password in a URL, or key material); keep the secret in SSM "
+                        "Parameter Store or Secrets Manager and reference it by name",
+                    )
                     continue
-                if isinstance(value, str) and SECRET_REFERENCE.match(value):
+                if not SECRET_KEY.search(key):
+                    continue
+                values = value if isinstance(value, list) else [value]
+                if all(item in ("", None) or isinstance(item, dict) for item in values):
+                    continue
+                if all(
+                    isinstance(item, str) and SECRET_REFERENCE.match(item) for item in values if item not in ("", None)
+                ):
                     continue
                 self.add(
                     path,

@@ -254,11 +254,31 @@ def _json_document(path: Path, chef_dir: Path) -> tuple[Any, dict[str, int]]:
     except FileNotFoundError:
         raise DomainRenderError(Problem(file, None, "", "file not found")) from None
     try:
-        return json.loads(text), pointer_lines(text)
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise DomainRenderError(
             Problem(file, error.lineno, "", f"invalid JSON: {error.msg} (column {error.colno})")
         ) from None
+    if not isinstance(document, dict):
+        raise DomainRenderError(
+            Problem(
+                file,
+                1,
+                "",
+                f"expected a JSON object at the top level, got {type(document).__name__}; see the other files of its folder",
+            )
+        )
+    for key in ("default_attributes", "override_attributes"):
+        if key in document and not isinstance(document[key], dict):
+            raise DomainRenderError(
+                Problem(
+                    file,
+                    pointer_lines(text).get(f"/{key}"),
+                    key,
+                    f"expected a JSON object of attributes, got {type(document[key]).__name__}",
+                )
+            )
+    return document, pointer_lines(text)
 
 
 def _leaf_sources(

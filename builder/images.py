@@ -253,11 +253,32 @@ def _keep_sources(images: dict[str, dict[str, Any]], reasons: dict[str, list[str
         reasons.setdefault(source, []).append(f"source AMI of kept {ami_id}")
 
 
+def _channel_environments(clients: ClientFactory, pipeline: LoadedPipeline) -> list[str]:
+    """Return the environments of pipeline.yaml plus every other channel under the prefix.
+
+    A channel left by an environment that this pipeline.yaml does not name (another
+    copy of the file, a removed environment) still protects its AMIs.
+    """
+    prefix = pipeline.pipeline.channels.parameter_prefix.rstrip("/") + "/"
+    names = list(pipeline.pipeline.environments)
+    parameters = paginate(
+        clients.client("ssm"),
+        "describe_parameters",
+        "Parameters",
+        ParameterFilters=[{"Key": "Name", "Option": "BeginsWith", "Values": [prefix]}],
+    )
+    for parameter in parameters:
+        environment_name = str(parameter["Name"])[len(prefix) :]
+        if environment_name and "/" not in environment_name and environment_name not in names:
+            names.append(environment_name)
+    return names
+
+
 def _add_channel_references(
     clients: ClientFactory, pipeline: LoadedPipeline, depth: int, references: _References
 ) -> None:
-    for environment_name in pipeline.pipeline.environments:
-        versions = channels.history(clients, pipeline, environment_name)
+    for environment_name in _channel_environments(clients, pipeline):
+        versions = channels.parameter_history(clients, pipeline.pipeline.channels.parameter_name(environment_name))
         recent = versions[-depth:]
         for version in reversed(recent):
             current = " (current)" if version is versions[-1] else ""
@@ -268,31 +289,39 @@ def _add_channel_references(
 
 
 def _add_launch_template_references(clients: ClientFactory, pipeline: LoadedPipeline, references: _References) -> None:
-    """Add the AMI of every version of each environment stack's launch template.
+    """Add the AMI of every version of every launch template in the region.
 
     Every version counts, not only the one in use, because a rollback or a
-    CloudFormation update rollback can return the group to any earlier version.
+    CloudFormation update rollback can return the group to any earlier version. All
+    launch templates count, not only those of the stacks pipeline.yaml names, so a
+    stack that another configuration manages keeps its AMIs too.
     """
     ec2 = clients.client("ec2")
+    owners: dict[str, str] = {}
     for environment in pipeline.pipeline.environments.values():
-        stack_name = environment.stack_name
-        for template_id in _stack_launch_templates(clients, stack_name):
-            try:
-                versions = paginate(
-                    ec2, "describe_launch_template_versions", "LaunchTemplateVersions", LaunchTemplateId=template_id
+        for template_id in _stack_launch_templates(clients, environment.stack_name):
+            owners[template_id] = f"stack {environment.stack_name}"
+    for template in paginate(ec2, "describe_launch_templates", "LaunchTemplates"):
+        owners.setdefault(
+            str(template["LaunchTemplateId"]), f"launch template {template.get('LaunchTemplateName', '')}"
+        )
+    for template_id, owner in owners.items():
+        try:
+            versions = paginate(
+                ec2, "describe_launch_template_versions", "LaunchTemplateVersions", LaunchTemplateId=template_id
+            )
+        except ClientError as error:
+            if error_code(error) in _LAUNCH_TEMPLATE_GONE_CODES:
+                logger.info("%s: launch template %s no longer exists", owner, template_id)
+                continue
+            raise
+        for version in versions:
+            image_id = version.get("LaunchTemplateData", {}).get("ImageId")
+            if image_id:
+                references.add(
+                    str(image_id),
+                    f"launch template {template_id} version {version['VersionNumber']} of {owner}",
                 )
-            except ClientError as error:
-                if error_code(error) in _LAUNCH_TEMPLATE_GONE_CODES:
-                    logger.info("stack %s: launch template %s no longer exists", stack_name, template_id)
-                    continue
-                raise
-            for version in versions:
-                image_id = version.get("LaunchTemplateData", {}).get("ImageId")
-                if image_id:
-                    references.add(
-                        str(image_id),
-                        f"launch template {template_id} version {version['VersionNumber']} of stack {stack_name}",
-                    )
 
 
 def _stack_launch_templates(clients: ClientFactory, stack_name: str) -> list[str]:

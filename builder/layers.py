@@ -60,6 +60,9 @@ class LayerPlan:
     inputs: dict[str, str] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
     forced: bool = False
+    # AMIs with this fingerprint when the plan was made; while waiting for the bake lock
+    # only an AMI outside this set can be another run's fresh bake.
+    known_amis: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,11 +151,18 @@ def domain_input_files(root: Path, environment: str) -> list[Path]:
 
     The cookbook, the roles, every data bag item and the WLST scripts reach every
     environment; of the Chef environments, only this environment's file does.
+    Documentation (Markdown) does not reach the image. The driver's domain renderer
+    does: it writes the spec and unit files that the bake uploads.
     """
     chef = root / "chef"
     files: list[Path] = []
     for folder in (chef / "cookbooks", chef / "roles", chef / "data_bags", root / "wlst"):
-        files.extend(path for path in folder.rglob("*") if path.is_file() and not _is_generated(path))
+        files.extend(
+            path for path in folder.rglob("*") if path.is_file() and not _is_generated(path) and path.suffix != ".md"
+        )
+    renderer = root / "builder" / "domain_render.py"
+    if renderer.is_file():
+        files.append(renderer)
     environment_file = chef / "environments" / f"{environment}.json"
     if not environment_file.is_file():
         raise NotFoundError(
@@ -175,17 +185,28 @@ def find_cached(clients: Any, layer: str, environment: str, fingerprint: str) ->
     return max(tested, key=_creation_key) if tested else None
 
 
-def find_existing(clients: Any, layer: str, environment: str, fingerprint: str) -> dict[str, Any] | None:
-    """Return the newest available AMI with ``fingerprint`` whose tests did not fail.
-
-    Used while holding the bake lock: an AMI that a concurrent run has just baked is
-    reused even before its tests have run, so two bakes of one fingerprint make one AMI.
-    """
-    images = _describe_layer_images(
+def with_fingerprint(clients: Any, layer: str, environment: str, fingerprint: str) -> list[dict[str, Any]]:
+    """Return every available AMI of a layer and environment with ``fingerprint``."""
+    return _describe_layer_images(
         clients, layer, environment, [{"Name": f"tag:{tags.FINGERPRINT}", "Values": [fingerprint]}]
     )
-    usable = [image for image in images if tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED]
-    return max(usable, key=_creation_key) if usable else None
+
+
+def find_concurrent(clients: Any, plan: LayerPlan) -> dict[str, Any] | None:
+    """Return an AMI with the plan's fingerprint that another run baked after the plan was made.
+
+    Used while holding the bake lock: such an AMI is reused even before its tests have
+    run, so two bakes of one fingerprint make one AMI. AMIs known at planning time
+    (too old, say) and AMIs whose tests failed are not candidates.
+    """
+    assert plan.fingerprint is not None
+    images = [
+        image
+        for image in with_fingerprint(clients, plan.layer, plan.environment, plan.fingerprint)
+        if image["ImageId"] not in plan.known_amis
+        and tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED
+    ]
+    return max(images, key=_creation_key) if images else None
 
 
 def newest_tested(clients: Any, layer: str, environment: str) -> dict[str, Any] | None:
@@ -243,6 +264,7 @@ def decide(
     """
     digest = fingerprint.digest()
     plan = LayerPlan(layer, environment, source_ami, digest, "bake", "", inputs=fingerprint.inputs)
+    plan.known_amis = {str(image["ImageId"]) for image in with_fingerprint(clients, layer, environment, digest)}
     max_age_days = getattr(loaded.pipeline.layers, layer).max_age_days
     if rebake:
         plan.reason, plan.forced = "forced with --rebake", True

@@ -131,6 +131,11 @@ def acquire(
         holder, version = found
         if holder.is_expired(datetime.now(UTC)):
             return _take_over(ssm, lock, holder, version)
+        if _holder_died_here(holder):
+            logger.warning(
+                "lock %s: holder pid %s on this host is gone (killed run); taking the lock over", name, holder.pid
+            )
+            return _take_over(ssm, lock, holder, version)
 
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -138,6 +143,23 @@ def acquire(
         logger.info("lock %s: held by %s; waiting up to %.0f s more", name, holder.describe_holder(), remaining)
         sleep(min(delay, remaining))
         delay = min(delay * 2, _MAX_POLL_SECONDS)
+
+
+def _holder_died_here(holder: Lock) -> bool:
+    """Return whether the holder ran on this host and its process no longer exists.
+
+    A holder on another host is trusted until its lock expires, because its process
+    cannot be seen from here.
+    """
+    if holder.host != socket.gethostname() or holder.pid is None or holder.pid <= 0:
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def release(clients: ClientFactory, lock: Lock) -> bool:

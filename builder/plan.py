@@ -23,6 +23,8 @@ class ReleasePlan:
     rollout_ami: str | None  # None when the domain layer will be baked: its id is not known yet
 
     def rollout_change(self) -> str:
+        if self.rollout_ami is None and self.stack_status == "absent":
+            return f"stack {self.stack_name} would be created on the newly baked domain AMI"
         if self.rollout_ami is None:
             return (
                 f"stack {self.stack_name} would move from {self.stack_ami or 'nothing'} to the newly baked domain AMI"

@@ -65,6 +65,17 @@ def validate_environment(loaded: LoadedPipeline, environment: str) -> list[Probl
         rendered = render_domain_spec_with_sources(chef_dir, environment)
     except DomainRenderError as error:
         return [error.problem]
+    except (AttributeError, TypeError, KeyError, ValueError) as error:
+        # A value of the wrong JSON type deep inside an attribute tree or data bag item.
+        return [
+            Problem(
+                f"chef/environments/{environment}.json",
+                None,
+                "",
+                f"the domain spec of {environment!r} cannot be rendered: a value has the wrong JSON type ({error}); "
+                "compare the Chef environment and the data bag items it uses with chef/environments/dev.json",
+            )
+        ]
 
     asg_max = loaded.pipeline.environments[environment].asg.max
     with tempfile.TemporaryDirectory(prefix="osb-image-validate-") as scratch:

@@ -79,7 +79,42 @@ def _wrong_item_id(chef: Path) -> None:
     item.write_text(json.dumps(data, indent=2))
 
 
+def _short_password_key(chef: Path) -> None:
+    item = chef / "data_bags" / "adapters" / "db_adapter.json"
+    data = json.loads(item.read_text())
+    data["connections"][0].setdefault("properties", {})["pass"] = "Hunter2Secret"
+    item.write_text(json.dumps(data, indent=2))
+
+
+def _password_in_jdbc_url(chef: Path) -> None:
+    item = chef / "data_bags" / "adapters" / "db_adapter.json"
+    data = json.loads(item.read_text())
+    data["connections"][0].setdefault("properties", {})["connectionString"] = "jdbc:oracle:thin:OSB_APP/Hunter2@//db:1521/APP"
+    item.write_text(json.dumps(data, indent=2))
+
+
+def _secret_in_list(chef: Path) -> None:
+    item = chef / "data_bags" / "datasources" / "osb_tlog.json"
+    data = json.loads(item.read_text())
+    data["password"] = ["hunter2"]
+    item.write_text(json.dumps(data, indent=2))
+
+
+def _list_as_role(chef: Path) -> None:
+    (chef / "roles" / "osb-domain.json").write_text("[]\n")
+
+
+def _call_without_parentheses(chef: Path) -> None:
+    recipe = chef / "cookbooks" / "osb" / "recipes" / "domain.rb"
+    recipe.write_text(recipe.read_text() + "ghost = data_bag_item 'users', 'ghost'\n")
+
+
 BROKEN_TREES = [
+    (_short_password_key, "data_bags/adapters/db_adapter.json", "looks like a secret value"),
+    (_password_in_jdbc_url, "data_bags/adapters/db_adapter.json", "contains a credential"),
+    (_secret_in_list, "data_bags/datasources/osb_tlog.json", "looks like a secret value"),
+    (_list_as_role, "roles/osb-domain.json", "expected a JSON object at the top level"),
+    (_call_without_parentheses, "recipes/domain.rb", "data bag item users/ghost not found"),
     (_dangling_run_list, "roles/osb-domain.json", "recipe[osb::does_not_exist] not found"),
     (_dangling_role, "roles/osb-domain.json", "role[osb-missing] not found"),
     (_missing_data_bag_item, "recipes/domain.rb", "data bag item users/osb_monitor not found"),

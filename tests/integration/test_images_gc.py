@@ -162,6 +162,24 @@ def test_gc_keeps_launch_template_versions(
     assert _removed(report) == set()
 
 
+def test_gc_protects_environments_missing_from_config(
+    clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed, bucket: str
+) -> None:
+    first, second = (_ami(clients, "domain", "dev", hours) for hours in (30, 20))
+    channels.promote(clients, pipeline, "dev", first, "run-1")
+    rollout.rollout(clients, pipeline, "dev")
+    channels.promote(clients, pipeline, "dev", second, "run-2")
+    rollout.rollout(clients, pipeline, "dev")
+    environments = {name: value for name, value in pipeline.pipeline.environments.items() if name != "dev"}
+    without_dev = SimpleNamespace(pipeline=pipeline.pipeline.model_copy(update={"environments": environments}))
+
+    report = images.gc(clients, without_dev, keep=0, channel_depth=1)  # type: ignore[arg-type]
+
+    assert _exists(clients, first), "a rollback target of a stack missing from the configuration was removed"
+    assert _exists(clients, second), "the channel AMI of an environment missing from the configuration was removed"
+    assert _removed(report) == set()
+
+
 def test_gc_keeps_source_of_kept_domain(clients: ClientFactory, pipeline: LoadedPipeline, bucket: str) -> None:
     old_base = _ami(clients, "base", "all", 40)
     new_base = _ami(clients, "base", "all", 1)

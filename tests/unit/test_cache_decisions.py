@@ -14,7 +14,7 @@ import pytest
 from builder import tags
 from builder.config import load_pipeline
 from builder.fingerprint import Fingerprint
-from builder.layers import BASE, DOMAIN, changed_inputs, decide
+from builder.layers import BASE, DOMAIN, changed_inputs, decide, find_concurrent
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -170,3 +170,20 @@ def test_other_environment_is_not_a_hit(clients: Clients) -> None:
 )
 def test_changed_inputs_lists_differences(old: dict[str, str], new: dict[str, str], expected: list[str]) -> None:
     assert changed_inputs(old, new) == expected
+
+
+def test_lock_check_ignores_amis_known_at_plan(clients: Clients) -> None:
+    make_ami(clients, BASE, "all", CURRENT.digest(), tested=True, built_at=NOW - timedelta(days=40))
+    plan = decide(clients, LOADED, BASE, "all", "ami-0base", CURRENT, rebake=False, recorded_inputs=no_records)
+
+    assert find_concurrent(clients, plan) is None
+
+
+def test_lock_check_finds_concurrent_bake(clients: Clients) -> None:
+    plan = decide(clients, LOADED, BASE, "all", "ami-0base", CURRENT, rebake=False, recorded_inputs=no_records)
+    fresh = make_ami(clients, BASE, "all", CURRENT.digest(), tested=False, built_at=NOW)
+
+    found = find_concurrent(clients, plan)
+
+    assert found is not None
+    assert found["ImageId"] == fresh
