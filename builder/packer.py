@@ -7,6 +7,7 @@ only then lets its caller clean up by run id.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
@@ -117,6 +118,8 @@ class PackerRun:
         self.packer = packer
         self.process: subprocess.Popen[str] | None = None
         self.errors: list[str] = []
+        # The last lines that provisioners printed, to explain a failure such as a checksum mismatch.
+        self.provisioner_output: collections.deque[str] = collections.deque(maxlen=10)
         self._interrupted: int | None = None
         self.packer_run_uuid: str | None = None
 
@@ -151,6 +154,8 @@ class PackerRun:
                         self.errors.append(parsed.data[0])
                     if parsed.kind == "ui" and len(parsed.data) > 1 and RUN_UUID_MARKER in parsed.data[1]:
                         self.packer_run_uuid = parsed.data[1].split(RUN_UUID_MARKER, 1)[1].strip()
+                    if parsed.kind == "ui" and len(parsed.data) > 1 and parsed.data[0] == "message":
+                        self.provisioner_output.append(parsed.data[1].strip())
                     self.on_line(parsed)
                 status = self._wait()
             finally:
@@ -163,7 +168,9 @@ class PackerRun:
             )
         if status != 0:
             reason = self.errors[-1] if self.errors else f"see {self.log_path}"
-            raise StepFailedError(f"packer build failed with exit status {status}: {reason}")
+            context = [line for line in self.provisioner_output if line][-3:]
+            detail = ("; last output: " + " | ".join(context)) if context else ""
+            raise StepFailedError(f"packer build failed with exit status {status}: {reason}{detail} (log: {self.log_path})")
 
     def _wait(self) -> int:
         assert self.process is not None
