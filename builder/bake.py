@@ -386,7 +386,7 @@ def _packer_variables(
     from builder.domain_render import render_domain_spec, write_domain_files
 
     environment = layer_plan.environment
-    # Its own folder, because the whole folder is uploaded and the run folder holds keys.
+    # Its own folder, because the whole folder is uploaded and the run folder contains keys.
     domain_files = write_domain_files(loaded.root / "chef", environment, directory / "domain-files")
     spec_file = directory / "domain-spec.json"
     spec_file.write_text(

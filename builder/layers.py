@@ -47,7 +47,7 @@ class Artifact:
 
 @dataclass
 class LayerPlan:
-    """What will happen to one layer and why."""
+    """The decision for one layer (reuse or bake) and its reason."""
 
     layer: str
     environment: str
@@ -257,7 +257,7 @@ def decide(
     rebake: bool,
     recorded_inputs: Any,
 ) -> LayerPlan:
-    """Decide whether ``layer`` is reused from the cache or baked, and say why.
+    """Decide whether ``layer`` is reused from the cache or baked, and give the reason.
 
     ``recorded_inputs`` maps an AMI id to the input hashes recorded when it was baked
     (from its provenance document), so a miss can name the inputs that changed.

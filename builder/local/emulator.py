@@ -47,7 +47,7 @@ class EmulatorState:
 
 
 def read_state(paths: LocalPaths) -> EmulatorState | None:
-    """Return the emulator's state if its process is alive and answers, else None."""
+    """Return the emulator's state if its process is alive and responds, else None."""
     try:
         data = json.loads(paths.emulator_state.read_text(encoding="utf-8"))
         state = EmulatorState(**data)
@@ -139,11 +139,11 @@ def _read_pid_file(paths: LocalPaths) -> int | None:
 
 
 def _forget_stale(paths: LocalPaths) -> None:
-    """Stop a server whose state file is damaged or that no longer answers, then forget it."""
+    """Stop a server whose state file is damaged or that no longer responds, then forget it."""
     if paths.emulator_state.exists() or paths.emulator_pid.exists():
         stop(paths)
         logger.info(
-            "emulator: the recorded server is gone or not answering; starting a new one (emulated resources start empty)"
+            "emulator: the recorded server is gone or not responding; starting a new one (emulated resources start empty)"
         )
 
 

@@ -306,7 +306,7 @@ def _wait_for_ssh(host: LocalHost) -> None:
         except OSError:
             time.sleep(0.1)
     raise StepFailedError(
-        f"host {host.host_id}: sshd did not answer on port {host.port}; see {host.directory}/sshd.log"
+        f"host {host.host_id}: sshd did not respond on port {host.port}; see {host.directory}/sshd.log"
     )
 
 

@@ -159,7 +159,7 @@ class LocalTarget:
             logger.info("%s: terminated test instance %s", ami_id, instance_id)
 
     def _forget_image_store(self) -> None:
-        """Drop stored images: a new emulator knows none of the AMIs they belong to."""
+        """Drop stored images: a new emulator has none of the AMIs they belong to."""
         if self.paths.images.exists():
             shutil.rmtree(self.paths.images)
         hosts.stop_all_hosts(self.paths)
