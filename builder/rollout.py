@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from builder import channels, locks, tags
 from builder.aws import ClientFactory, error_code, paginate
 from builder.config import Environment, LoadedPipeline
+from builder.domain_render import ENVIRONMENT_FILE, render_domain_spec, render_unit_files
 from builder.errors import InvalidInputError, NotFoundError, RejectedError, StepFailedError
 from builder.network import resolve_subnets
 
@@ -269,11 +270,14 @@ def _stack_parameters(
     zone_id: str,
 ) -> list[dict[str, str]]:
     """Build every template parameter; moto 5.2.5 fails on UsePreviousValue in create_change_set."""
+    chef_dir = pipeline.root / "chef"
     values = {
         "EnvironmentName": environment_name,
         "ChannelParameterName": pipeline.pipeline.channels.parameter_name(environment_name),
         "SecretsParameterPrefix": secrets_parameter_prefix(environment_name),
         "SecretNamePrefix": secret_name_prefix(environment_name),
+        "SlotTableName": _slot_table_name(chef_dir, environment_name),
+        "AdminDnsName": _admin_dns_name(chef_dir, environment_name),
         "ImageId": ami_id,
         "InstanceType": environment.instance_type,
         # The AMI's root snapshot has the builder's volume size, and a volume cannot be smaller than its snapshot.
@@ -292,6 +296,31 @@ def _stack_parameters(
         "DnsName": environment.dns.name.rstrip("."),
     }
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
+
+
+def _slot_table_name(chef_dir: Path, environment_name: str) -> str:
+    """Return OSB_SLOT_TABLE of the first-boot.env that a domain image of ``environment_name`` carries."""
+    first_boot_env = render_unit_files(chef_dir, environment_name)[ENVIRONMENT_FILE]
+    for line in first_boot_env.splitlines():
+        name, separator, value = line.partition("=")
+        if separator and name == "OSB_SLOT_TABLE" and value:
+            return value
+    raise InvalidInputError(
+        f"{ENVIRONMENT_FILE} rendered for environment {environment_name} sets no OSB_SLOT_TABLE; "
+        "set osb.first_boot.slot_table in the Chef cookbook attributes or the environment"
+    )
+
+
+def _admin_dns_name(chef_dir: Path, environment_name: str) -> str:
+    """Return the admin server's listen address, the only record that the instance role may UPSERT."""
+    address = render_domain_spec(chef_dir, environment_name)["adminServer"].get("listenAddress")
+    if not address:
+        raise InvalidInputError(
+            f"environment {environment_name}: the domain spec has no adminServer.listenAddress, the Route53 name "
+            f"that the admin server updates at first boot; set osb.admin.listen_address in chef/environments/"
+            f"{environment_name}.json"
+        )
+    return str(address).rstrip(".")
 
 
 # Stack operations
