@@ -226,10 +226,11 @@ def bake_layer(target: Target, loaded: LoadedPipeline, layer_plan: LayerPlan) ->
             wait_seconds=BAKE_LOCK_WAIT_SECONDS,
         ):
             if not layer_plan.forced:
-                cached = layers.find_concurrent(clients, layer_plan)
+                max_age_days = getattr(pipeline.layers, layer_plan.layer).max_age_days
+                cached = layers.find_concurrent(clients, layer_plan, max_age_days)
                 if cached is not None and _has_local_files(target, str(cached["ImageId"])):
                     logger.info(
-                        "%s: baked by another run while this one waited for %s; reusing it",
+                        "%s: another run baked this fingerprint (found after waiting for %s); reusing it",
                         cached["ImageId"],
                         lock_name,
                     )
@@ -242,7 +243,7 @@ def bake_layer(target: Target, loaded: LoadedPipeline, layer_plan: LayerPlan) ->
                         True,
                         run_id,
                         layer_plan.source_ami,
-                        "baked by a concurrent run",
+                        "another run baked this fingerprint",
                         time.monotonic() - started,
                         layer_plan.inputs,
                     )

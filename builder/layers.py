@@ -60,9 +60,6 @@ class LayerPlan:
     inputs: dict[str, str] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
     forced: bool = False
-    # AMIs with this fingerprint when the plan was made; while waiting for the bake lock
-    # only an AMI outside this set can be another run's fresh bake.
-    known_amis: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,19 +189,20 @@ def with_fingerprint(clients: Any, layer: str, environment: str, fingerprint: st
     )
 
 
-def find_concurrent(clients: Any, plan: LayerPlan) -> dict[str, Any] | None:
-    """Return an AMI with the plan's fingerprint that another run baked after the plan was made.
+def find_concurrent(clients: Any, plan: LayerPlan, max_age_days: int | None) -> dict[str, Any] | None:
+    """Return an AMI with the plan's fingerprint that is usable although it is not tested yet.
 
-    Used while holding the bake lock: such an AMI is reused even before its tests have
-    run, so two bakes of one fingerprint make one AMI. AMIs known at planning time
-    (too old, say) and AMIs whose tests failed are not candidates.
+    Used while holding the bake lock: an AMI that another run has just baked is
+    reused even before its tests have run (the caller's test step tests it), so two
+    bakes of one fingerprint make one AMI. AMIs whose tests failed, and AMIs older than
+    ``max_age_days``, are not candidates.
     """
     assert plan.fingerprint is not None
     images = [
         image
         for image in with_fingerprint(clients, plan.layer, plan.environment, plan.fingerprint)
-        if image["ImageId"] not in plan.known_amis
-        and tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED
+        if tags.as_dict(image.get("Tags")).get(tags.TESTS) != tags.TESTS_FAILED
+        and (max_age_days is None or image_age(image) <= timedelta(days=max_age_days))
     ]
     return max(images, key=_creation_key) if images else None
 
@@ -264,7 +262,6 @@ def decide(
     """
     digest = fingerprint.digest()
     plan = LayerPlan(layer, environment, source_ami, digest, "bake", "", inputs=fingerprint.inputs)
-    plan.known_amis = {str(image["ImageId"]) for image in with_fingerprint(clients, layer, environment, digest)}
     max_age_days = getattr(loaded.pipeline.layers, layer).max_age_days
     if rebake:
         plan.reason, plan.forced = "forced with --rebake", True

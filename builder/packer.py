@@ -170,7 +170,9 @@ class PackerRun:
             reason = self.errors[-1] if self.errors else f"see {self.log_path}"
             context = [line for line in self.provisioner_output if line][-3:]
             detail = ("; last output: " + " | ".join(context)) if context else ""
-            raise StepFailedError(f"packer build failed with exit status {status}: {reason}{detail} (log: {self.log_path})")
+            raise StepFailedError(
+                f"packer build failed with exit status {status}: {reason}{detail} (log: {self.log_path})"
+            )
 
     def _wait(self) -> int:
         assert self.process is not None

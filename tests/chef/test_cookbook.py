@@ -89,7 +89,9 @@ def _short_password_key(chef: Path) -> None:
 def _password_in_jdbc_url(chef: Path) -> None:
     item = chef / "data_bags" / "adapters" / "db_adapter.json"
     data = json.loads(item.read_text())
-    data["connections"][0].setdefault("properties", {})["connectionString"] = "jdbc:oracle:thin:OSB_APP/Hunter2@//db:1521/APP"
+    data["connections"][0].setdefault("properties", {})["connectionString"] = (
+        "jdbc:oracle:thin:OSB_APP/Hunter2@//db:1521/APP"
+    )
     item.write_text(json.dumps(data, indent=2))
 
 

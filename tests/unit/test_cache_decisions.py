@@ -172,18 +172,26 @@ def test_changed_inputs_lists_differences(old: dict[str, str], new: dict[str, st
     assert changed_inputs(old, new) == expected
 
 
-def test_lock_check_ignores_amis_known_at_plan(clients: Clients) -> None:
+def test_lock_check_ignores_too_old_ami(clients: Clients) -> None:
     make_ami(clients, BASE, "all", CURRENT.digest(), tested=True, built_at=NOW - timedelta(days=40))
     plan = decide(clients, LOADED, BASE, "all", "ami-0base", CURRENT, rebake=False, recorded_inputs=no_records)
 
-    assert find_concurrent(clients, plan) is None
+    assert find_concurrent(clients, plan, max_age_days=30) is None
 
 
-def test_lock_check_finds_concurrent_bake(clients: Clients) -> None:
+def test_lock_check_finds_untested_bake(clients: Clients) -> None:
     plan = decide(clients, LOADED, BASE, "all", "ami-0base", CURRENT, rebake=False, recorded_inputs=no_records)
     fresh = make_ami(clients, BASE, "all", CURRENT.digest(), tested=False, built_at=NOW)
 
-    found = find_concurrent(clients, plan)
+    found = find_concurrent(clients, plan, max_age_days=30)
 
     assert found is not None
     assert found["ImageId"] == fresh
+
+
+def test_lock_check_skips_failed_ami(clients: Clients) -> None:
+    plan = decide(clients, LOADED, BASE, "all", "ami-0base", CURRENT, rebake=False, recorded_inputs=no_records)
+    failed = make_ami(clients, BASE, "all", CURRENT.digest(), tested=False, built_at=NOW)
+    clients.client("ec2").create_tags(Resources=[failed], Tags=[{"Key": tags.TESTS, "Value": tags.TESTS_FAILED}])
+
+    assert find_concurrent(clients, plan, max_age_days=None) is None
