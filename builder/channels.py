@@ -85,6 +85,19 @@ def check_promotable(clients: ClientFactory, pipeline: LoadedPipeline, environme
             f"expected {tags.TESTS_PASSED!r}; run `osb-image test {ami_id}` and use it once the tests pass"
         )
 
+    layer = image_tags.get(tags.LAYER)
+    if layer is not None and layer != "domain":
+        raise RejectedError(
+            f"AMI {ami_id} is a {layer} layer AMI with no OSB domain; promote the domain AMI of {environment_name} "
+            f"(`osb-image release --env {environment_name}` bakes it on this base)"
+        )
+    baked_for = image_tags.get(tags.ENVIRONMENT)
+    if layer == "domain" and baked_for != environment_name:
+        raise RejectedError(
+            f"AMI {ami_id} holds the domain of environment {baked_for!r}, not {environment_name!r}; "
+            f"bake {environment_name}'s domain with `osb-image release --env {environment_name}`"
+        )
+
     source = environment.promote_from
     if source is None:
         return

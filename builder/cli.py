@@ -294,6 +294,20 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         cli.main(standalone_mode=False)
+    except BaseException:
+        # Cleanup has run by now; a late Ctrl-C must not turn the exit status into a signal.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        _report_and_exit(debug)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(0)
+
+
+def _report_and_exit(debug: bool) -> None:
+    """Turn the exception being handled into one message and its exit code."""
+    try:
+        raise
     except click.exceptions.Abort:
         output.error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
@@ -313,4 +327,3 @@ def main() -> None:
             traceback.print_exc()
         output.error(f"unexpected {type(error).__name__}: {error} (run again with --debug for the traceback)")
         sys.exit(EXIT_FAILED)
-    sys.exit(0)

@@ -116,14 +116,31 @@ def images_show(context: Context, ami_id: str) -> None:
     metavar="N",
     help="Number of latest versions of each channel whose AMIs are kept.",
 )
+@click.option(
+    "--min-age",
+    "min_age",
+    callback=_duration_callback,
+    default="3h",
+    show_default=True,
+    metavar="DURATION",
+    help="Keep every AMI built less than this long ago, because a release may be about to promote it.",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be removed and why the other AMIs stay; change nothing.")
 @pass_context
-def images_gc(context: Context, keep: int, channel_depth: int, dry_run: bool) -> None:
+def images_gc(context: Context, keep: int, channel_depth: int, min_age: int, dry_run: bool) -> None:
     """Deregister the AMIs that no channel, stack or newer AMI needs, with their snapshots."""
     from builder.images import gc
 
     target = context.target
-    report = gc(target.clients, context.loaded, keep, channel_depth, dry_run, on_deregister=target.forget_image)
+    report = gc(
+        target.clients,
+        context.loaded,
+        keep,
+        channel_depth,
+        dry_run,
+        on_deregister=target.forget_image,
+        min_age_seconds=min_age,
+    )
     verb = "would remove" if dry_run else "removed"
     lines = [f"{verb} {len(report.removed)} AMI(s), kept {len(report.kept)}"]
     for removed in report.removed:

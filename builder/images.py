@@ -160,8 +160,12 @@ def gc(
     channel_depth: int = DEFAULT_CHANNEL_DEPTH,
     dry_run: bool = False,
     on_deregister: DeregisterHook | None = None,
+    min_age_seconds: int = 0,
 ) -> GcReport:
     """Deregister the pipeline AMIs that nothing needs, with their snapshots and provenance documents.
+
+    AMIs built less than ``min_age_seconds`` ago are kept: a release running at the
+    same time may have baked or reused one and be about to promote it.
 
     Keeps, per layer and environment, the ``keep`` newest AMIs whose tests passed.
     Also keeps every AMI in the last ``channel_depth`` versions of a channel, in any
@@ -173,10 +177,22 @@ def gc(
     if keep < 0:
         raise InvalidInputError(f"keep {keep} is invalid; give the number of newest tested AMIs to keep, 0 or more")
     _check_positive("channel depth", channel_depth)
+    if min_age_seconds < 0:
+        raise InvalidInputError(f"minimum age {min_age_seconds} s is invalid; give zero or more seconds")
     if dry_run:
-        return _collect(clients, pipeline, keep, channel_depth, dry_run=True, on_deregister=None)
+        return _collect(
+            clients, pipeline, keep, channel_depth, dry_run=True, on_deregister=None, min_age_seconds=min_age_seconds
+        )
     with locks.held(clients, GC_LOCK_NAME, _GC_LOCK_SECONDS, purpose="images gc"):
-        return _collect(clients, pipeline, keep, channel_depth, dry_run=False, on_deregister=on_deregister)
+        return _collect(
+            clients,
+            pipeline,
+            keep,
+            channel_depth,
+            dry_run=False,
+            on_deregister=on_deregister,
+            min_age_seconds=min_age_seconds,
+        )
 
 
 def _collect(
@@ -186,6 +202,7 @@ def _collect(
     channel_depth: int,
     dry_run: bool,
     on_deregister: DeregisterHook | None,
+    min_age_seconds: int = 0,
 ) -> GcReport:
     images = {str(image["ImageId"]): image for image in _pipeline_images(clients)}
     references = _References()
@@ -198,6 +215,7 @@ def _collect(
             reasons[ami_id] = list(found)
     _keep_newest_tested(images, keep, reasons)
     _keep_untested(images, reasons)
+    _keep_recent(images, min_age_seconds, reasons)
     _keep_sources(images, reasons)
 
     report = GcReport(dry_run=dry_run, keep=keep, channel_depth=channel_depth)
@@ -231,6 +249,18 @@ def _keep_newest_tested(images: dict[str, dict[str, Any]], keep: int, reasons: d
         for rank, image in enumerate(members[:keep], start=1):
             reasons.setdefault(str(image["ImageId"]), []).append(
                 f"among the {keep} newest tested AMIs of layer {layer}, environment {environment} (rank {rank})"
+            )
+
+
+def _keep_recent(images: dict[str, dict[str, Any]], min_age_seconds: int, reasons: dict[str, list[str]]) -> None:
+    if min_age_seconds <= 0:
+        return
+    now = datetime.now(UTC)
+    for ami_id, image in images.items():
+        age = (now - created_at(image)).total_seconds()
+        if age < min_age_seconds:
+            reasons.setdefault(ami_id, []).append(
+                f"built {age / 3600:.1f} h ago, under the minimum age of {min_age_seconds / 3600:.1f} h; a release may be about to promote it"
             )
 
 

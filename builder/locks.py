@@ -277,21 +277,18 @@ def _read(ssm: Any, name: str) -> tuple[Lock, int] | None:
     return parse_value(name, str(parameter["Value"])), int(parameter["Version"])
 
 
-def _take_over(ssm: Any, lock: Lock, stale: Lock, stale_version: int) -> Lock:
-    """Overwrite an expired lock; the run whose write directly follows the expired version wins.
+def _take_over(ssm: Any, lock: Lock, stale: Lock, stale_version: int, why: str | None = None) -> Lock:
+    """Overwrite a stale lock; the run whose write directly follows the stale version wins.
+
+    ``why`` says what made the lock stale; by default, its expiry.
 
     SSM numbers every write of a parameter, so of several runs that overwrite the
     same expired version, exactly one gets version ``stale_version + 1``. A run that
     gets a later version has overwritten the winner's lock, so it writes the
     winner's value back, if nothing was written after its own, and raises.
     """
-    logger.warning(
-        "lock %s: %s expired at %s; taking it over for %s",
-        lock.name,
-        stale.describe_holder(),
-        _iso(stale.expires_at) or "an unknown time",
-        lock.owner,
-    )
+    reason = why or f"expired at {_iso(stale.expires_at) or 'an unknown time'}"
+    logger.warning("lock %s: %s %s; taking it over for %s", lock.name, stale.describe_holder(), reason, lock.owner)
     response = _put(ssm, lock.name, lock.to_value(), overwrite=True)
     version = int(response["Version"])
     if version == stale_version + 1:

@@ -137,6 +137,30 @@ def test_qa_accepts_domain_on_dev_base(clients: ClientFactory, pipeline: LoadedP
     assert version.ami_id == qa_ami
 
 
+@pytest.mark.parametrize(
+    ("layer", "environment", "phrase"),
+    [
+        ("base", "all", "is a base layer AMI with no OSB domain"),
+        ("domain", "qa", "holds the domain of environment 'qa', not 'dev'"),
+    ],
+    ids=["base-layer", "other-environment"],
+)
+def test_promote_rejects_wrong_image_kind(
+    clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed, layer: str, environment: str, phrase: str
+) -> None:
+    ami_id = register_ami(
+        clients,
+        f"osb-{layer}-{environment}",
+        {tags.TESTS: tags.TESTS_PASSED, tags.LAYER: layer, tags.ENVIRONMENT: environment},
+    )
+
+    with pytest.raises(RejectedError) as raised:
+        channels.promote(clients, pipeline, "dev", ami_id, "run-1")
+
+    assert phrase in str(raised.value)
+    assert channels.current(clients, pipeline, "dev") is None
+
+
 def test_qa_rejects_domain_on_other_base(clients: ClientFactory, pipeline: LoadedPipeline, seed: Seed) -> None:
     channels.promote(clients, pipeline, "dev", domain_ami(clients, "osb-dev-domain", "dev", "ami-0base1"), "run-1")
     qa_ami = domain_ami(clients, "osb-qa-domain", "qa", "ami-0base2")

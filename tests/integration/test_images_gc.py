@@ -180,6 +180,19 @@ def test_gc_protects_environments_missing_from_config(
     assert _removed(report) == set()
 
 
+def test_gc_keeps_recent_unreferenced_ami(clients: ClientFactory, pipeline: LoadedPipeline, bucket: str) -> None:
+    recent = _ami(clients, "domain", "dev", 0.5)
+    older = _ami(clients, "domain", "dev", 5)
+    # NOW is fixed when the module is imported, so measure the minimum age from it too.
+    since_now = (datetime.now(UTC) - NOW).total_seconds()
+
+    report = images.gc(clients, pipeline, keep=0, channel_depth=1, min_age_seconds=int(3 * 3600 + since_now))
+
+    assert _exists(clients, recent), "an AMI younger than the minimum age was removed"
+    assert any("under the minimum age" in reason for reason in _kept(report)[recent])
+    assert not _exists(clients, older)
+
+
 def test_gc_keeps_source_of_kept_domain(clients: ClientFactory, pipeline: LoadedPipeline, bucket: str) -> None:
     old_base = _ami(clients, "base", "all", 40)
     new_base = _ami(clients, "base", "all", 1)
@@ -246,7 +259,7 @@ def test_gc_calls_deregister_hook(clients: ClientFactory, pipeline: LoadedPipeli
 
 
 def test_gc_dry_run_changes_nothing(clients: ClientFactory, pipeline: LoadedPipeline, bucket: str) -> None:
-    all_amis = [_ami(clients, "base", "all", hours) for hours in (1, 2, 3)]
+    all_amis = [_ami(clients, "domain", "dev", hours) for hours in (1, 2, 3)]
     channels.promote(clients, pipeline, "dev", all_amis[2], "run-1")
     forgotten: list[str] = []
 
