@@ -1,8 +1,8 @@
 """Bake an AMI: resolve inputs, fingerprint them, render, run Packer, tag, clean up.
 
 Whatever happens after the first AWS call, the ``finally`` block removes every
-instance, key pair and security group tagged with this run's id, and a bake that did
-not finish also deregisters any AMI of the run, so nothing half-made is left behind.
+instance, key pair and security group tagged with this run's id. A bake that did not
+finish also deregisters any AMI of the run, so nothing half-made is left behind.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 BUILD_NAME = "osb"
 PRESIGNED_URL_SECONDS = 3600
-# A bake holds a lock on its layer and fingerprint; a second bake of the same waits this
-# long for the first to finish (and then reuses its AMI) before it gives up.
+# A bake takes a lock on its layer and fingerprint. A second bake of the same waits up to
+# BAKE_LOCK_WAIT_SECONDS for the first to finish, then reuses its AMI.
 BAKE_LOCK_SECONDS = 4 * 3600
 BAKE_LOCK_WAIT_SECONDS = 3 * 3600
 
@@ -441,10 +441,6 @@ def _write_provenance(
     provenance.write(target.clients, loaded.pipeline.artifact_bucket, document)
 
 
-def _file_name(key: str) -> str:
-    return key.rsplit("/", 1)[-1]
-
-
 def _has_local_files(target: Target, ami_id: str) -> bool:
     if target.name != "local":
         return True
@@ -462,7 +458,7 @@ def _write_fetch_config(clients: Any, loaded: LoadedPipeline, artifacts: list[Ar
     curl_lines = []
     sums = []
     for artifact in artifacts:
-        file_name = _file_name(artifact.key)
+        file_name = artifact.file_name
         url = s3.generate_presigned_url(
             "get_object",
             Params={"Bucket": loaded.pipeline.artifact_bucket, "Key": artifact.key},

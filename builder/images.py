@@ -34,7 +34,6 @@ GC_LOCK_NAME = f"{locks.LOCK_PREFIX}images-gc"
 # A gc that crashed keeps others out until its lock expires after this many seconds.
 _GC_LOCK_SECONDS = 3600.0
 _LAUNCH_TEMPLATE_TYPE = "AWS::EC2::LaunchTemplate"
-_IMAGE_GONE_CODES = {"InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"}
 _LAUNCH_TEMPLATE_GONE_CODES = {"InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFoundException"}
 
 DeregisterHook = Callable[[str], None]
@@ -383,27 +382,8 @@ def _pipeline_images(clients: ClientFactory) -> list[dict[str, Any]]:
 
 
 def deregister(clients: ClientFactory, image: dict[str, Any]) -> list[str]:
-    """Deregister the AMI described by ``image`` and delete its snapshots; return the snapshot ids.
-
-    An AMI that is already deregistered counts as done, and its snapshots are still deleted.
-    """
-    ec2 = clients.client("ec2")
-    ami_id = str(image["ImageId"])
-    try:
-        return resources.deregister_image(ec2, image)
-    except ClientError as error:
-        if error_code(error) not in _IMAGE_GONE_CODES:
-            raise
-    logger.info("%s: already deregistered", ami_id)
-    snapshots = snapshot_ids(image)
-    for snapshot in snapshots:
-        try:
-            ec2.delete_snapshot(SnapshotId=snapshot)
-        except ClientError as error:
-            if error_code(error) != "InvalidSnapshot.NotFound":
-                raise
-        logger.info("%s: deleted snapshot %s", ami_id, snapshot)
-    return snapshots
+    """Deregister the AMI described by ``image`` and delete its snapshots; return the snapshot ids."""
+    return resources.deregister_image(clients.client("ec2"), image)
 
 
 def _summarize(image: dict[str, Any], references: _References, now: datetime) -> ImageSummary:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from builder import reap, resources, tags
+from builder.channels import describe_image
 from builder.config import LoadedPipeline
-from builder.errors import InvalidInputError, NotFoundError, StepFailedError
+from builder.errors import StepFailedError
 from builder.network import resolve_subnets
 from builder.runs import new_run_id, run_directory, runs_directory
 from builder.signals import shielded
@@ -60,24 +61,11 @@ class TestResult:
         }
 
 
-def describe_ami(clients: Any, ami_id: str) -> dict[str, Any]:
-    """Return the AMI's description or raise NotFoundError / InvalidInputError."""
-    if not ami_id.startswith("ami-") or len(ami_id) < 12:
-        raise InvalidInputError(f"{ami_id!r} is not an AMI id; expected ami- followed by hexadecimal digits")
-    try:
-        images = clients.client("ec2").describe_images(ImageIds=[ami_id])["Images"]
-    except Exception as error:  # botocore ClientError for malformed or unknown ids
-        raise NotFoundError(f"{ami_id}: not found in region {clients.region} ({error})") from None
-    if not images:
-        raise NotFoundError(f"{ami_id}: not found in region {clients.region}")
-    return dict(images[0])
-
-
 def test_image(target: Target, loaded: LoadedPipeline, ami_id: str) -> TestResult:
     """Launch ``ami_id``, run the image suite against it and tag the AMI with the result."""
     started = time.monotonic()
     clients = target.clients
-    image = describe_ami(clients, ami_id)
+    image = describe_image(clients, ami_id)
     image_tags = tags.as_dict(image.get("Tags"))
     pipeline = loaded.pipeline
     environment = image_tags.get(tags.ENVIRONMENT, "")

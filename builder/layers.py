@@ -3,8 +3,8 @@
 The ``base`` layer (OS, JDK, FMW, OSB, patches) is the same for every environment and
 is built from the resolved base OS AMI. The ``domain`` layer is built per environment
 from a base AMI by the Chef run that creates the domain. A layer's fingerprint is the
-SHA-256 over every input that can change its image; inputs that do not reach a layer
-(another environment's Chef environment, say) are not part of it.
+SHA-256 over every input that can change its image. Inputs that do not reach a layer,
+such as another environment's Chef environment, are not part of it.
 """
 
 from __future__ import annotations
@@ -233,16 +233,10 @@ def _creation_key(image: dict[str, Any]) -> tuple[str, str]:
 
 
 def image_age(image: dict[str, Any], now: datetime | None = None) -> timedelta:
-    """Return how long ago the AMI was built (built-at tag, else CreationDate)."""
-    now = now or datetime.now(UTC)
-    stamp = tags.as_dict(image.get("Tags")).get(tags.BUILT_AT) or image.get("CreationDate", "")
-    try:
-        built = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return timedelta(0)
-    if built.tzinfo is None:
-        built = built.replace(tzinfo=UTC)
-    return now - built
+    """Return how long ago the AMI was built; an AMI with no readable time counts as very old."""
+    from builder.images import created_at
+
+    return (now or datetime.now(UTC)) - created_at(image)
 
 
 def decide(

@@ -38,7 +38,7 @@ class StepRecord:
 
 @dataclass
 class ReleaseSummary:
-    """What a release did; ``to_dict`` is the documented ``--json`` shape."""
+    """Outcome of a release; ``to_dict`` returns the documented ``--json`` shape."""
 
     environment: str
     ami_id: str | None = None
@@ -88,8 +88,8 @@ def release(
 ) -> ReleaseSummary:
     """Run bake → test → promote → rollout for ``environment`` and return the summary."""
     from builder.bake import bake_layer
-    from builder.channels import promote
-    from builder.imagetest import describe_ami, test_image
+    from builder.channels import describe_image, promote
+    from builder.imagetest import test_image
     from builder.rollout import rollout
 
     summary = ReleaseSummary(environment=environment, stack_name=loaded.environment(environment).stack_name)
@@ -127,7 +127,7 @@ def release(
         return f"{result.ami_id}: {result.reason}"
 
     def do_test(step: str, ami_id: str) -> str:
-        image_tags = tags.as_dict(describe_ami(target.clients, ami_id).get("Tags"))
+        image_tags = tags.as_dict(describe_image(target.clients, ami_id).get("Tags"))
         if image_tags.get(tags.TESTS) == tags.TESTS_PASSED:
             summary.step(step).status = "skipped"
             return f"{ami_id} already passed at {image_tags.get(tags.TESTED_AT, 'an earlier run')}"

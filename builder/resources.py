@@ -1,8 +1,7 @@
 """Temporary AWS resources of a run (key pairs, security groups) and cleanup by run id.
 
-Every temporary resource is tagged with the run id when it is created, so that a
-failed or interrupted run can be cleaned up by searching for that tag, whoever made
-the resource (the driver or Packer).
+Every temporary resource is tagged with the run id when it is created, by the driver
+or by Packer. A failed or interrupted run is then cleaned up by searching for that tag.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ class TemporaryAccess:
 
 @dataclass
 class CleanupReport:
-    """What cleanup removed, by resource type."""
+    """Ids of the resources that cleanup removed, by resource type."""
 
     instances: list[str] = field(default_factory=list)
     key_pairs: list[str] = field(default_factory=list)
@@ -145,15 +144,23 @@ def cleanup_run(clients: Any, run_id: str, remove_images: bool) -> CleanupReport
 
 
 def deregister_image(ec2: Any, image: dict[str, Any]) -> list[str]:
-    """Deregister an AMI and delete its EBS snapshots; return the snapshot ids."""
+    """Deregister an AMI and delete its EBS snapshots; return the snapshot ids.
+
+    An AMI that is already deregistered counts as done, and its snapshots are still deleted.
+    """
     image_id = image["ImageId"]
     snapshots = [
         mapping["Ebs"]["SnapshotId"]
         for mapping in image.get("BlockDeviceMappings", [])
         if mapping.get("Ebs", {}).get("SnapshotId")
     ]
-    ec2.deregister_image(ImageId=image_id)
-    logger.info("%s: deregistered", image_id)
+    try:
+        ec2.deregister_image(ImageId=image_id)
+        logger.info("%s: deregistered", image_id)
+    except Exception as error:  # botocore ClientError
+        if error_code(error) not in {"InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"}:
+            raise
+        logger.info("%s: already deregistered", image_id)
     for snapshot in snapshots:
         try:
             ec2.delete_snapshot(SnapshotId=snapshot)

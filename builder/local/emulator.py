@@ -1,8 +1,8 @@
 """Run the embedded AWS emulator (a moto server on a loopback port) across commands.
 
 The server runs in its own session so that Ctrl-C on a command leaves it up for the
-next one. Its pid, port and endpoint live in a JSON state file; a state file whose
-process is gone or does not answer is treated as absent.
+next one. Its pid, port and endpoint are kept in a JSON state file. A state file
+whose process is gone or does not respond is treated as absent.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def ensure_running(paths: LocalPaths, amis: list[dict[str, object]]) -> tuple[Em
 
     paths.state.mkdir(parents=True, exist_ok=True)
     _forget_stale(paths)
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://{LOOPBACK}:{port}"
     amis_path = paths.state / "amis.json"
     amis_path.write_text(json.dumps(amis, indent=2) + "\n", encoding="utf-8")
@@ -156,7 +156,8 @@ def _emulator_environment(amis_path: Path) -> dict[str, str]:
     return environment
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port that is free on the loopback address now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
         return int(probe.getsockname()[1])

@@ -1,6 +1,6 @@
 """Local test hosts: a copy of an image's root file system run as a chroot with its own sshd.
 
-A host stands in for an EC2 instance. Starting one copies the image's files into the
+A host takes the place of an EC2 instance. Starting one copies the image's files into the
 host directory, mounts /proc and /dev, installs the launch key for the login user (as
 cloud-init does on EC2), regenerates the SSH host keys and starts sshd on a loopback
 port. Stopping one ends every process whose root is the host's chroot, releases the
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from builder.errors import PreconditionError, StepFailedError
-from builder.local.emulator import LOOPBACK
+from builder.local.emulator import LOOPBACK, free_port
 from builder.local.paths import LocalPaths
 from builder.local.rootfs import SSH_UID, SSH_USER
 from builder.signals import shielded
@@ -82,7 +82,7 @@ def start_host(paths: LocalPaths, host_id: str, image_root: Path, public_key: st
         _write_hosts_file(root)
         _run_in_root(root, ["ssh-keygen", "-A"], "generate SSH host keys")
         (root / "run/sshd").mkdir(parents=True, exist_ok=True)
-        host.port = _free_port()
+        host.port = free_port()
         host.sshd_pid = _start_sshd(root, host.port, directory / "sshd.log")
         _write_record(host)
         _wait_for_ssh(host)
@@ -308,9 +308,3 @@ def _wait_for_ssh(host: LocalHost) -> None:
     raise StepFailedError(
         f"host {host.host_id}: sshd did not respond on port {host.port}; see {host.directory}/sshd.log"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])

@@ -1,8 +1,7 @@
-"""What every target provides to the pipeline steps."""
+"""The interface that every target provides to the pipeline steps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -12,7 +11,7 @@ from builder.aws import ClientFactory
 
 @dataclass(frozen=True)
 class SshEndpoint:
-    """Where to reach a builder or test machine over SSH."""
+    """Address, port and user of a builder or test machine's SSH server."""
 
     host: str
     port: int
@@ -49,8 +48,3 @@ class Target(Protocol):
     def test_instance(
         self, run_id: str, ami_id: str, access: Any, subnet_id: str
     ) -> AbstractContextManager[SshEndpoint]: ...
-
-
-def iterate_once(value: SshEndpoint | None) -> Iterator[SshEndpoint | None]:
-    """Yield ``value`` once; a helper for targets whose builder host is made by Packer."""
-    yield value

@@ -89,7 +89,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     yield runner
     down = runner.run("local", "down", timeout=120)
     assert down.returncode == 0, down.stderr
-    assert not list((state_dir / "local" / "hosts").glob("*")) if (state_dir / "local" / "hosts").exists() else True
+    assert list((state_dir / "local" / "hosts").glob("*")) == []
     assert mounts_under(state_dir) == []
 
 
@@ -110,3 +110,27 @@ def processes_rooted_under(directory: Path) -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+def assert_nothing_left(cli: Cli) -> None:
+    """Assert that no instance, key pair, security group, AMI, host, mount or chroot process is left."""
+    ec2 = cli.clients()("ec2")
+    live_instances = [
+        instance["InstanceId"]
+        for reservation in ec2.describe_instances()["Reservations"]
+        for instance in reservation["Instances"]
+        if instance["State"]["Name"] != "terminated"
+    ]
+    groups = [
+        group["GroupName"]
+        for group in ec2.describe_security_groups()["SecurityGroups"]
+        if group["GroupName"] != "default"
+    ]
+
+    assert live_instances == []
+    assert ec2.describe_key_pairs()["KeyPairs"] == []
+    assert groups == []
+    assert ec2.describe_images(Owners=["self"])["Images"] == []
+    assert list((cli.state_dir / "local" / "hosts").glob("*")) == []
+    assert mounts_under(cli.state_dir) == []
+    assert processes_rooted_under(cli.state_dir) == []

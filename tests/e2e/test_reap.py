@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli, mounts_under, processes_rooted_under
+from tests.e2e.conftest import Cli, assert_nothing_left
 
 pytestmark = pytest.mark.e2e
 
@@ -58,25 +58,7 @@ def test_reap_removes_killed_bake(cli: Cli) -> None:
 
     result = cli.run("reap", "--older-than", "0s", timeout=300)
 
-    client = cli.clients()
-    ec2 = client("ec2")
-    live_instances = [
-        instance["InstanceId"]
-        for reservation in ec2.describe_instances()["Reservations"]
-        for instance in reservation["Instances"]
-        if instance["State"]["Name"] != "terminated"
-    ]
     assert result.returncode == 0, result.stderr
-    assert live_instances == []
-    assert ec2.describe_key_pairs()["KeyPairs"] == []
-    assert [
-        group["GroupName"]
-        for group in ec2.describe_security_groups()["SecurityGroups"]
-        if group["GroupName"] != "default"
-    ] == []
-    assert ec2.describe_images(Owners=["self"])["Images"] == []
-    assert list((cli.state_dir / "local" / "hosts").glob("*")) == []
-    assert mounts_under(cli.state_dir) == []
-    assert processes_rooted_under(cli.state_dir) == []
+    assert_nothing_left(cli)
     assert list((cli.state_dir / "runs").glob("*/artifacts")) == []
     assert list((cli.state_dir / "runs").glob("*/*-key/id_rsa")) == []
