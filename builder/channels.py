@@ -94,7 +94,7 @@ def check_promotable(clients: ClientFactory, pipeline: LoadedPipeline, environme
     baked_for = image_tags.get(tags.ENVIRONMENT)
     if layer == "domain" and baked_for != environment_name:
         raise RejectedError(
-            f"AMI {ami_id} holds the domain of environment {baked_for!r}, not {environment_name!r}; "
+            f"AMI {ami_id} contains the domain of environment {baked_for!r}, not {environment_name!r}; "
             f"bake {environment_name}'s domain with `osb-image release --env {environment_name}`"
         )
 

@@ -83,7 +83,7 @@ class BuilderSettings(_Model):
 
 
 class Channels(_Model):
-    """Where channel parameters live in SSM Parameter Store."""
+    """Location of the channel parameters in SSM Parameter Store."""
 
     parameter_prefix: Annotated[str, Field(pattern=_SSM_PREFIX)] = "/osb-image/channels"
 

@@ -201,8 +201,8 @@ def held(
 ) -> Iterator[Lock]:
     """Hold the lock ``name`` for the body of a ``with`` block and release it afterwards.
 
-    A failed release is logged, not raised, so that an error of the body is the one
-    the caller sees. The lock then expires after ``ttl_seconds``.
+    A failed release is logged, not raised, so that the caller gets the body's own
+    error. The lock then expires after ``ttl_seconds``.
     """
     lock = acquire(clients, name, owner or new_owner(), ttl_seconds, wait_seconds, purpose)
     try:
@@ -277,17 +277,17 @@ def _read(ssm: Any, name: str) -> tuple[Lock, int] | None:
     return parse_value(name, str(parameter["Value"])), int(parameter["Version"])
 
 
-def _take_over(ssm: Any, lock: Lock, stale: Lock, stale_version: int, why: str | None = None) -> Lock:
+def _take_over(ssm: Any, lock: Lock, stale: Lock, stale_version: int, stale_reason: str | None = None) -> Lock:
     """Overwrite a stale lock; the run whose write directly follows the stale version wins.
 
-    ``why`` says what made the lock stale; by default, its expiry.
+    ``stale_reason`` describes why the lock is stale; the default is its expiry.
 
     SSM numbers every write of a parameter, so of several runs that overwrite the
     same expired version, exactly one gets version ``stale_version + 1``. A run that
     gets a later version has overwritten the winner's lock, so it writes the
     winner's value back, if nothing was written after its own, and raises.
     """
-    reason = why or f"expired at {_iso(stale.expires_at) or 'an unknown time'}"
+    reason = stale_reason or f"expired at {_iso(stale.expires_at) or 'an unknown time'}"
     logger.warning("lock %s: %s %s; taking it over for %s", lock.name, stale.describe_holder(), reason, lock.owner)
     response = _put(ssm, lock.name, lock.to_value(), overwrite=True)
     version = int(response["Version"])

@@ -3,7 +3,7 @@
 Jinja2 and Packer both use ``{{ }}``, so the jinja2 environment here uses ``[[ ]]`` for
 expressions, ``[% %]`` for statements and ``[# #]`` for comments; Packer's own
 ``{{ .Path }}`` and ``{{timestamp}}`` pass through untouched. Jinja2 decides only the
-structure (which blocks exist for this Packer version and target); every value goes
+structure: which blocks exist for this Packer version and target. Every value goes
 into ``osb.auto.pkrvars.hcl`` as an HCL literal of its own type.
 """
 

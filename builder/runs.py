@@ -16,7 +16,7 @@ def new_run_id() -> str:
 
 
 def runs_directory() -> Path:
-    """Return the directory that holds per-run files (rendered templates, logs, keys)."""
+    """Return the directory that contains per-run files (rendered templates, logs, keys)."""
     from platformdirs import user_state_dir
 
     root = os.environ.get("OSB_IMAGE_STATE_DIR") or user_state_dir("osb-image")

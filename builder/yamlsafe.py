@@ -2,10 +2,11 @@
 
 PyYAML follows YAML 1.1, where an unquoted ``yes``, ``no``, ``on`` or ``off`` is a
 boolean, ``1.10`` is the float 1.1, ``012345678901`` is an octal integer and ``12:30``
-is the base-60 integer 750. Duplicate keys keep the last value without a word. This
-loader records the line, the raw text and the quoting of every scalar, rejects
-duplicate keys and tabs, and returns, next to the data, a map from each value's path
-to that record so that later validation can name the line and the trap.
+is the base-60 integer 750. Duplicate keys keep the last value without a word.
+
+This loader rejects duplicate keys and tabs and records the line, the raw text and the
+quoting of every scalar. It returns that record, keyed by each value's path, next to
+the data, so that later validation can name the line and the trap.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _OTHER_BASE_INT = re.compile(r"^[-+]?0[xob]", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Scalar:
-    """Where a scalar stands in the file and how it was written."""
+    """Line, raw text and quoting of one scalar."""
 
     line: int
     raw: str
@@ -103,10 +104,10 @@ def _mismatch_hint(scalar: Scalar) -> str:
 
 
 def load_yaml(path: Path) -> LoadedYaml:
-    """Parse ``path`` and raise ConfigError-ready problems for syntax and YAML traps.
+    """Parse ``path``, raising ConfigError for syntax errors and YAML traps.
 
-    Returns the data with every plain scalar typed as YAML 1.1 types it; the traps
-    listed in the module docstring are reported as problems instead of being accepted.
+    Every plain scalar is typed as YAML 1.1 types it. The traps listed in the module
+    docstring raise ConfigError instead of being accepted.
     """
     name = str(path)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class LocalPaths:
-    """Where the local target keeps its files.
+    """Directories of the local target's files.
 
     ``OSB_IMAGE_STATE_DIR`` and ``OSB_IMAGE_CACHE_DIR`` override the defaults, which
     follow the XDG base directories (``~/.local/state/osb-image``, ``~/.cache/osb-image``).

@@ -32,7 +32,7 @@ SSH_UID = 1000
 READY_MARKER = "osb-image-rootfs.json"
 
 # Stand-ins for Oracle's installers, which cannot be downloaded without an Oracle account.
-# Each is a small zip whose only file says what it stands for. Fixed timestamps keep the
+# Each is a small zip whose only file names the installer it replaces. Fixed timestamps keep the
 # bytes, and so the SHA-256 recorded in pipeline.yaml, identical on every machine.
 STAND_IN_INSTALLERS = {
     "fmw_12.2.1.3.0_infrastructure_Disk1_1of1.zip": "Oracle Fusion Middleware Infrastructure 12.2.1.3.0 installer",

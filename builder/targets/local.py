@@ -2,7 +2,7 @@
 
 Packer's real amazon-ebs builder talks to the emulator and provisions a chroot host
 over real SSH. When Packer has registered the AMI, the host's files move into the
-image store under the AMI id; launching that AMI copies them into a new host.
+image store under the AMI id. Launching that AMI copies them into a new host.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def _seed_bucket(clients: ClientFactory, loaded: LoadedPipeline, paths: LocalPat
 
 
 def _wlst_standin_runtime(paths: LocalPaths) -> Path:
-    """Return the Jython runtime archive that stands in for Oracle's wlst.sh, building it once."""
+    """Return the Jython runtime archive that replaces Oracle's wlst.sh, building it once."""
     archive = paths.seed_cache / WLST_STANDIN_ARCHIVE
     if not archive.is_file():
         from builder.domain_render import build_wlst_standin_runtime

@@ -141,7 +141,7 @@ def test_qa_accepts_domain_on_dev_base(clients: ClientFactory, pipeline: LoadedP
     ("layer", "environment", "phrase"),
     [
         ("base", "all", "is a base layer AMI with no OSB domain"),
-        ("domain", "qa", "holds the domain of environment 'qa', not 'dev'"),
+        ("domain", "qa", "contains the domain of environment 'qa', not 'dev'"),
     ],
     ids=["base-layer", "other-environment"],
 )
